@@ -1,0 +1,55 @@
+"""In-memory labelled corpora, independent of where they were read from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hpo.errors import BadInput
+
+
+@dataclass
+class LabelledTexts:
+    """Parallel lists of texts and their label names."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class ClassificationCorpus:
+    """Train, dev and (optionally) test splits with the label set taken from train."""
+
+    train: LabelledTexts
+    dev: LabelledTexts
+    test: LabelledTexts | None
+    source: str
+
+    def __post_init__(self) -> None:
+        if not len(self.train):
+            raise BadInput(f"{self.source}: the train split is empty")
+        if not len(self.dev):
+            raise BadInput(f"{self.source}: the dev split is empty")
+        self.label_names = sorted(set(self.train.labels))
+        if len(self.label_names) < 2:
+            raise BadInput(f"{self.source}: train has only one label {self.label_names}")
+        known = set(self.label_names)
+        for split_name, split in (("dev", self.dev), ("test", self.test)):
+            if split is None:
+                continue
+            unseen = sorted(set(split.labels) - known)
+            if unseen:
+                shown = ", ".join(map(repr, unseen[:5]))
+                raise BadInput(
+                    f"{self.source}: label {shown} in {split_name} does not occur in train"
+                )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def label_ids(self, split: LabelledTexts) -> list[int]:
+        index = {name: i for i, name in enumerate(self.label_names)}
+        return [index[label] for label in split.labels]

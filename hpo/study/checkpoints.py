@@ -1,0 +1,81 @@
+"""Trial checkpoints: the best state of the best K trials, with what is needed to load it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    import torch
+
+CHECKPOINT_FILE = "model.pt"
+TOKENIZER_FILE = "tokenizer.model"
+
+
+def trial_dir(study_dir: Path, number: int) -> Path:
+    return study_dir / f"trial-{number}"
+
+
+def save_checkpoint(
+    directory: Path,
+    *,
+    state_dict: dict[str, torch.Tensor],
+    params: dict[str, Any],
+    tokenizer_model: Path,
+    meta: dict[str, Any],
+) -> Path:
+    """Write model weights, params and the tokenizer model into ``directory``."""
+    import torch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state_dict, "params": params, **meta}, directory / CHECKPOINT_FILE)
+    shutil.copyfile(tokenizer_model, directory / TOKENIZER_FILE)
+    (directory / "params.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+    return directory
+
+
+def load_checkpoint(directory: Path) -> dict[str, Any]:
+    import torch
+
+    return torch.load(directory / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
+
+
+def _complete_best_first(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
+    return sorted(complete, key=lambda t: (sign * t.value, t.number))
+
+
+def kept_trial_numbers(study: optuna.Study, keep: int) -> list[int]:
+    """Numbers of the best ``keep`` complete trials, best first (earlier wins a tie)."""
+    return [t.number for t in _complete_best_first(study)[:keep]]
+
+
+def would_be_kept(study: optuna.Study, value: float, keep: int) -> bool:
+    """Whether a trial with ``value`` would enter the best ``keep`` complete trials."""
+    import optuna
+
+    if keep <= 0:
+        return False
+    ranked = _complete_best_first(study)
+    if len(ranked) < keep:
+        return True
+    threshold = ranked[keep - 1].value
+    if study.direction == optuna.study.StudyDirection.MAXIMIZE:
+        return value > threshold
+    return value < threshold
+
+
+def prune_checkpoints(study: optuna.Study, study_dir: Path, keep: int) -> None:
+    """Delete checkpoints of finished trials outside the best ``keep``."""
+    kept = set(kept_trial_numbers(study, keep))
+    finished = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    for path in study_dir.glob("trial-*"):
+        number = path.name.removeprefix("trial-")
+        if number.isdigit() and int(number) in finished and int(number) not in kept:
+            shutil.rmtree(path, ignore_errors=True)

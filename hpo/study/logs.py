@@ -1,0 +1,197 @@
+"""CSV trial and epoch logs beside the store, safe with several writers.
+
+``epochs.csv`` grows one row per trial epoch, appended under a lock as training goes.
+``trials.csv`` is a snapshot of the store, rewritten (atomically) after every trial, so it
+always agrees with the store. :func:`sync_logs` brings ``epochs.csv`` back in line with the
+store after a crash (dropping epochs the store never received).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpo.study.checkpoints import trial_dir
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.training import EpochRecord
+
+EPOCH_COLUMNS = [
+    "trial",
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "accuracy",
+    "f1",
+    "lr",
+    "epoch_s",
+    "tokens_per_s",
+    "worker",
+]
+TRIAL_BASE_COLUMNS = [
+    "number",
+    "state",
+    "value",
+    "datetime_start",
+    "datetime_complete",
+    "duration_s",
+]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _fmt(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+class EpochLog:
+    """Appends one row per epoch to ``epochs.csv``."""
+
+    def __init__(self, path: Path, worker: str = ""):
+        self.path = path
+        self.worker = worker
+
+    def append(self, trial_number: int, record: EpochRecord) -> None:
+        row = {
+            "trial": trial_number,
+            "epoch": record.epoch,
+            "train_loss": record.train_loss,
+            "val_loss": record.val_loss,
+            "accuracy": record.metrics.get("accuracy"),
+            "f1": record.metrics.get("f1"),
+            "lr": record.lr,
+            "epoch_s": record.seconds,
+            "tokens_per_s": record.tokens_per_s,
+            "worker": self.worker,
+        }
+        with _locked(self.path):
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            with self.path.open("a", encoding="utf-8", newline="") as handle:
+                writer = csv.DictWriter(handle, EPOCH_COLUMNS)
+                if new:
+                    writer.writeheader()
+                writer.writerow({k: _fmt(v) for k, v in row.items()})
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
+def trial_rows(
+    trials: list[optuna.trial.FrozenTrial], study_dir: Path | None = None
+) -> tuple[list[str], list[dict]]:
+    """Columns and rows of ``trials.csv``: base fields, params, epoch values, user attrs.
+
+    With ``study_dir``, a ``checkpoint`` column names each trial's kept checkpoint.
+    """
+    params = sorted({name for t in trials for name in t.params})
+    max_step = max((max(t.intermediate_values, default=0) for t in trials), default=0)
+    attrs = sorted({name for t in trials for name in t.user_attrs})
+    columns = (
+        TRIAL_BASE_COLUMNS
+        + [f"param_{p}" for p in params]
+        + [f"epoch_{s}" for s in range(1, max_step + 1)]
+        + attrs
+        + (["checkpoint"] if study_dir is not None else [])
+    )
+    rows = []
+    for t in trials:
+        duration = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start
+            else None
+        )
+        row = {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value if t.values else None,
+            "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
+            "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
+            "duration_s": duration,
+        }
+        row.update({f"param_{p}": t.params.get(p) for p in params})
+        row.update({f"epoch_{s}": v for s, v in t.intermediate_values.items()})
+        row.update(t.user_attrs)
+        if study_dir is not None:
+            kept = trial_dir(study_dir, t.number)
+            row["checkpoint"] = str(kept) if kept.is_dir() else None
+        rows.append({k: _fmt(v) for k, v in row.items()})
+    return columns, rows
+
+
+def write_trials_csv(study: optuna.Study, path: Path) -> None:
+    """Rewrite ``trials.csv`` from the store."""
+    columns, rows = trial_rows(study.get_trials(deepcopy=False), path.parent)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    with _locked(path):
+        _atomic_write(path, buffer.getvalue())
+
+
+def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
+    """Drop epoch rows of finished trials that the store never received."""
+    if not path.exists():
+        return
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    with _locked(path):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        kept = []
+        for row in rows:
+            trial = trials.get(int(row["trial"]))
+            if trial is None:
+                continue
+            if trial.state.is_finished() and int(row["epoch"]) not in trial.intermediate_values:
+                continue
+            kept.append(row)
+        if len(kept) == len(rows):
+            return
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, EPOCH_COLUMNS)
+        writer.writeheader()
+        writer.writerows(kept)
+        _atomic_write(path, buffer.getvalue())
+
+
+def sync_logs(study: optuna.Study, study_dir: Path) -> None:
+    """Make both logs agree with the store."""
+    study_dir.mkdir(parents=True, exist_ok=True)
+    write_trials_csv(study, study_dir / "trials.csv")
+    sync_epochs_csv(study, study_dir / "epochs.csv")

@@ -1,0 +1,134 @@
+"""The objective: trial -> params -> model -> fit -> the trial's value.
+
+It is a recipe: it wires config, data, model, trainer, callbacks and checkpoints, and owns
+no training logic of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from hpo import space
+from hpo.config import StudyConfig
+from hpo.data.prepare import PreparedClassificationData
+from hpo.models import build, count_parameters
+from hpo.study.checkpoints import save_checkpoint, trial_dir, would_be_kept
+from hpo.study.logs import EpochLog
+from hpo.study.pruning import PruningCallback
+from hpo.training import DivergedError, FitSettings, fit
+from hpo.training.device import describe, select_device
+
+
+def trial_seed(study_seed: int, trial_number: int) -> int:
+    """The seed of one trial: fixed by the study seed and the trial number, so reproducible."""
+    return (study_seed * 1_000_003 + trial_number * 7919 + 17) % (2**31 - 1)
+
+
+def worker_name() -> str:
+    return os.environ.get("HPO_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Objective:
+    """Callable objective for :meth:`optuna.Study.optimize`.
+
+    Example:
+        .. code-block:: python
+
+            objective = Objective(config, data, study_dir=Path("runs/demo"))
+            study.optimize(objective, n_trials=20)
+    """
+
+    def __init__(self, config: StudyConfig, data: PreparedClassificationData, study_dir: Path):
+        self.config = config
+        self.data = data
+        self.study_dir = study_dir
+        self.device = select_device(config.training.device)
+        self.worker = worker_name()
+        self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)
+        self.fixed = space.fixed_values(config.search_space)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        config = self.config
+        params = space.suggest(trial, config.search_space)
+        seed = trial_seed(config.seed, trial.number)
+        trial.set_user_attr("seed", seed)
+        trial.set_user_attr("worker", self.worker)
+        trial.set_user_attr("device", describe(self.device))
+        if self.fixed:
+            trial.set_user_attr("fixed_params", self.fixed)
+
+        seed_everything(seed)
+        splits = self.data.encoded(params.get("vocab_size"))
+        model = build(
+            config.task,
+            params,
+            vocab_size=splits.tokenizer.vocab_size,
+            num_classes=self.data.corpus.num_classes,
+        )
+        trial.set_user_attr("n_params", count_parameters(model))
+        settings = FitSettings.from_params(
+            params,
+            max_epochs=config.training.max_epochs,
+            metric=config.metric,
+            maximize=config.direction == "maximize",
+            time_limit=config.training.trial_time_limit,
+            seed=seed,
+            amp=config.training.amp,
+            num_classes=self.data.corpus.num_classes,
+        )
+
+        def log_epoch(record) -> None:
+            self.epoch_log.append(trial.number, record)
+
+        callbacks = [log_epoch, PruningCallback(trial, config.metric)]
+        try:
+            result = fit(
+                model, splits.train, splits.dev, params, settings, callbacks, device=self.device
+            )
+        except DivergedError as exc:
+            trial.set_user_attr("fail_reason", f"diverged: {exc}")
+            raise
+
+        if result.best_value is None:
+            trial.set_user_attr("fail_reason", "no finite validation value")
+            raise DivergedError("no epoch gave a finite validation value")
+        last = result.history[-1]
+        tokens_per_s = sum(r.tokens_per_s for r in result.history) / len(result.history)
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        trial.set_user_attr("stop_reason", result.stop_reason)
+        trial.set_user_attr("tokens_per_s", round(tokens_per_s, 1))
+        value = result.best_value if config.objective_value == "best" else last.value(config.metric)
+
+        if would_be_kept(trial.study, value, config.keep_checkpoints):
+            save_checkpoint(
+                trial_dir(self.study_dir, trial.number),
+                state_dict=result.best_state,
+                params={**self.fixed, **params},
+                tokenizer_model=splits.tokenizer.model_path,
+                meta=self._checkpoint_meta(result, splits),
+            )
+        return value
+
+    def _checkpoint_meta(self, result, splits) -> dict[str, Any]:
+        return {
+            "task": self.config.task,
+            "vocab_size": splits.tokenizer.vocab_size,
+            "num_classes": self.data.corpus.num_classes,
+            "label_names": self.data.corpus.label_names,
+            "metric": self.config.metric,
+            "value": result.best_value,
+            "epoch": result.best_epoch,
+            "max_length": splits.tokenizer.max_length,
+        }

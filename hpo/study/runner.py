@@ -1,0 +1,244 @@
+"""Running a study: create or load it, run trials, keep logs and checkpoints in step."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from hpo import __version__, space
+from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
+from hpo.data import load_classification_corpus
+from hpo.data.prepare import PreparedClassificationData
+from hpo.errors import BadInput
+from hpo.study.checkpoints import prune_checkpoints
+from hpo.study.logs import sync_logs, write_trials_csv
+from hpo.study.objective import Objective
+from hpo.study.progress import ProgressDisplay
+from hpo.study.samplers import build_pruner, build_sampler
+from hpo.study.storage import mask_url, open_storage, parse_storage_url
+from hpo.training import DivergedError
+
+DEFAULT_N_TRIALS = 20
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    """What one ``optimize`` or ``grid_search`` call did."""
+
+    study_name: str
+    storage: str  # password masked
+    study_dir: Path
+    new_trials: int
+    counts: dict[str, int] = field(default_factory=dict)
+    best_number: int | None = None
+    best_value: float | None = None
+    interrupted: bool = False
+
+    def text(self) -> str:
+        counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.counts.items()))
+        best = (
+            f"best trial {self.best_number}: {self.best_value:.4g}"
+            if self.best_number is not None
+            else "no complete trial yet"
+        )
+        head = "interrupted" if self.interrupted else "done"
+        return (
+            f"{head}: study {self.study_name} ran {self.new_trials} new trial(s); "
+            f"store has {counts or 'no trials'}; {best}; logs in {self.study_dir}"
+        )
+
+
+def _apply_seed(config: StudyConfig, seed: int | None) -> None:
+    if seed is not None:
+        config.seed = seed
+        config.sampler.seed = seed
+
+
+def _prepare_data(config: StudyConfig) -> PreparedClassificationData:
+    corpus = load_classification_corpus(config.data)
+    data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
+    if "vocab_size" not in config.search_space.params:
+        data.encoded()  # tokenizer problems surface before anything is stored
+    return data
+
+
+def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
+    """The study named in ``config``, created on first use; its direction must not change."""
+    storage = open_storage(storage_url)
+    sampler = build_sampler(config.sampler)
+    pruner = build_pruner(config.pruner, config.training.max_epochs)
+    try:
+        study = optuna.load_study(
+            study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
+        )
+    except KeyError:
+        study = optuna.create_study(
+            study_name=config.name,
+            storage=storage,
+            sampler=sampler,
+            pruner=pruner,
+            direction=config.direction,
+        )
+    if study.direction.name.lower() != config.direction:
+        raise BadInput(
+            f"study {config.name!r} in the store is to {study.direction.name.lower()}, "
+            f"but its study file says {config.direction}"
+        )
+    study.set_user_attr("task", config.task)
+    study.set_user_attr("metric", config.metric)
+    study.set_user_attr("hpo_version", __version__)
+    study.set_user_attr("study_file", str(config.path) if config.path else "")
+    study.set_user_attr("config", json.loads(config.model_dump_json(exclude={"storage", "path"})))
+    return study
+
+
+def _quiet_optuna() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+
+
+class _Session:
+    """What optimize and grid_search share: a validated config, data, a study and its logs."""
+
+    def __init__(self, config: StudyConfig, storage: str | None, seed: int | None):
+        _quiet_optuna()
+        _apply_seed(config, seed)
+        self.config = config
+        self.storage_url = resolve_storage(storage, config)
+        parse_storage_url(self.storage_url)
+        self.data = _prepare_data(config)
+        self.study = create_or_load_study(config, self.storage_url)
+        self.study_dir = study_dir_for(config.name)
+        self.study_dir.mkdir(parents=True, exist_ok=True)
+        self.objective = Objective(config, self.data, self.study_dir)
+        self.before = len(self.study.get_trials(deepcopy=False))
+        sync_logs(self.study, self.study_dir)
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        write_trials_csv(study, self.study_dir / "trials.csv")
+        prune_checkpoints(study, self.study_dir, self.config.keep_checkpoints)
+
+    def run(
+        self,
+        n_trials: int | None,
+        timeout: float | None,
+        extra_callbacks: list | None = None,
+    ) -> RunSummary:
+        interrupted = False
+        with ProgressDisplay(self.study, n_trials) as display:
+            callbacks = [self.after_trial, display, *(extra_callbacks or [])]
+            try:
+                self.study.optimize(
+                    self.objective,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    catch=(DivergedError,),
+                    callbacks=callbacks,
+                )
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                sync_logs(self.study, self.study_dir)
+                prune_checkpoints(self.study, self.study_dir, self.config.keep_checkpoints)
+        return self.summary(interrupted)
+
+    def summary(self, interrupted: bool = False) -> RunSummary:
+        trials = self.study.get_trials(deepcopy=False)
+        counts = Counter(t.state.name for t in trials)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        summary = RunSummary(
+            study_name=self.config.name,
+            storage=mask_url(self.storage_url),
+            study_dir=self.study_dir,
+            new_trials=len(trials) - self.before,
+            counts=dict(counts),
+            interrupted=interrupted,
+        )
+        if complete:
+            best = self.study.best_trial
+            summary.best_number, summary.best_value = best.number, best.value
+        return summary
+
+
+def optimize(
+    config: StudyConfig,
+    *,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    seed: int | None = None,
+) -> RunSummary:
+    """Run (or continue) the study of ``config`` with its sampler and pruner.
+
+    Stops after ``n_trials`` new trials or ``timeout`` seconds, whichever comes first; with
+    neither given here or in the study file, after 20 trials.
+
+    Example:
+        .. code-block:: python
+
+            from hpo.config import load_study_config
+            from hpo.study import optimize
+
+            summary = optimize(load_study_config("demo"), n_trials=8)
+            print(summary.best_value)
+    """
+    if n_trials is not None and n_trials < 1:
+        raise BadInput(f"--n-trials must be at least 1, got {n_trials}")
+    session = _Session(config, storage, seed)
+    n_trials = n_trials or config.n_trials
+    timeout = timeout or config.timeout
+    if n_trials is None and timeout is None:
+        n_trials = DEFAULT_N_TRIALS
+    return session.run(n_trials, timeout)
+
+
+def grid_search(
+    config: StudyConfig,
+    *,
+    storage: str | None = None,
+    timeout: float | None = None,
+    seed: int | None = None,
+    echo: Echo = print,
+) -> RunSummary:
+    """Run every point of the study's finite search space not yet run; pruning still applies."""
+    infinite = space.infinite_params(config.search_space)
+    if infinite:
+        raise BadInput(
+            f"grid search needs a finite search space: {', '.join(map(repr, infinite))} "
+            "is a float without step or grid"
+        )
+    points = list(space.grid_points(config.search_space))
+    echo(f"grid: {len(points)} points")
+    session = _Session(config, storage, seed)
+    study = session.study
+    taken = {
+        space.point_key(t.params)
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    }
+    waiting = {
+        space.point_key(t.system_attrs.get("fixed_params", {}))
+        for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    }
+    todo = [p for p in points if space.point_key(p) not in taken]
+    for point in todo:
+        if space.point_key(point) not in waiting:
+            study.enqueue_trial(point)
+    echo(f"grid: {len(points) - len(todo)} done before, {len(todo)} to run")
+    if not todo:
+        return session.summary()
+
+    def stop_when_queue_empty(study: optuna.Study, _trial) -> None:
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            study.stop()
+
+    return session.run(len(todo), timeout, [stop_when_queue_empty])

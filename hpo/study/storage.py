@@ -1,0 +1,84 @@
+"""Storage URLs: validation, password masking, and opening Optuna's RDB storage."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hpo.errors import BadInput, HpoError
+
+if TYPE_CHECKING:
+    import optuna
+
+
+def parse_storage_url(url: str):
+    """Parse and check a SQLAlchemy URL; a bad one raises :class:`BadInput` (password masked)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise BadInput(
+            f"malformed storage URL {mask_url(url)!r}: expected e.g. sqlite:///runs/hpo.db "
+            "or postgresql+psycopg://user@host/db"
+        ) from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise BadInput(
+            f"storage URL {mask_url(url)!r}: unknown database driver {parsed.drivername!r}"
+        ) from None
+    except ImportError as exc:
+        raise BadInput(
+            f"storage URL {mask_url(url)!r} needs a database driver that is not installed "
+            f"({exc.name or exc}); for PostgreSQL: pip install 'hpo[postgres]'"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise BadInput("storage URL 'sqlite://' names no file: use sqlite:///path/to/file.db")
+    return parsed
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (also for URLs SQLAlchemy cannot parse)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        # Unparseable: hide whatever sits between "user:" and "@".
+        import re
+
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+    if parsed.password is None:
+        return url
+    return parsed.render_as_string(hide_password=True)
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """Open (and create the tables of) the store at ``url``."""
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parsed = parse_storage_url(url)
+    engine_kwargs: dict = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _enable_wal(path)
+        # Writers wait for each other instead of failing with "database is locked".
+        engine_kwargs["connect_args"] = {"timeout": 120}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+        raise HpoError(f"cannot open storage {mask_url(url)}: {reason}") from None
+
+
+def _enable_wal(path: Path) -> None:
+    # WAL mode is a property of the database file: set once, it holds for every connection.
+    with sqlite3.connect(path, timeout=120) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,84 @@
+"""What a study found: the best trial and the counts of trials by state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from hpo.config import StudyConfig, load_study_config, resolve_storage, study_dir_for
+from hpo.errors import BadInput, HpoError
+from hpo.study.checkpoints import trial_dir
+from hpo.study.storage import mask_url, open_storage
+
+
+def resolve_study(ref: str, storage: str | None) -> tuple[str, StudyConfig | None, str]:
+    """``--study`` as a study file (name or path), or else as the name of a stored study."""
+    try:
+        config = load_study_config(ref)
+    except BadInput as exc:
+        if str(exc).startswith("unknown study") and "/" not in ref:
+            return ref, None, resolve_storage(storage)
+        raise
+    return config.name, config, resolve_storage(storage, config)
+
+
+def load_stored_study(name: str, storage_url: str) -> optuna.Study:
+    storage = open_storage(storage_url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        held = ", ".join(sorted(names)) or "no studies"
+        raise BadInput(f"no study {name!r} in {mask_url(storage_url)} (it holds: {held})") from None
+
+
+def best(ref: str, storage: str | None = None) -> dict[str, Any]:
+    """The best trial of a study and the counts by state, ready to print or dump as JSON."""
+    name, _, storage_url = resolve_study(ref, storage)
+    study = load_stored_study(name, storage_url)
+    trials = study.get_trials(deepcopy=False)
+    counts = dict(Counter(t.state.name for t in trials))
+    if not any(t.state == TrialState.COMPLETE for t in trials):
+        raise HpoError(f"study {name!r} has no complete trial yet ({counts or 'no trials'})")
+    trial = study.best_trial
+    checkpoint = trial_dir(study_dir_for(name), trial.number)
+    return {
+        "study": name,
+        "storage": mask_url(storage_url),
+        "direction": study.direction.name.lower(),
+        "metric": study.user_attrs.get("metric"),
+        "number": trial.number,
+        "value": trial.value,
+        "params": {**trial.user_attrs.get("fixed_params", {}), **trial.params},
+        "best_epoch": trial.user_attrs.get("best_epoch"),
+        "seed": trial.user_attrs.get("seed"),
+        "datetime_start": trial.datetime_start.isoformat() if trial.datetime_start else None,
+        "duration_s": (
+            (trial.datetime_complete - trial.datetime_start).total_seconds()
+            if trial.datetime_complete and trial.datetime_start
+            else None
+        ),
+        "checkpoint": str(checkpoint) if checkpoint.is_dir() else None,
+        "counts": counts,
+        "n_trials": len(trials),
+    }
+
+
+def format_best(info: dict[str, Any]) -> str:
+    lines = [
+        f"study     {info['study']}  ({info['storage']})",
+        f"best      trial {info['number']}: {info['metric'] or 'value'} = {info['value']:.6g}"
+        f" ({info['direction']}), epoch {info['best_epoch']}",
+        "params    " + ", ".join(f"{k}={v}" for k, v in sorted(info["params"].items())),
+        f"seed      {info['seed']}",
+        f"trials    {info['n_trials']}: "
+        + ", ".join(f"{n} {s.lower()}" for s, n in sorted(info["counts"].items())),
+        f"checkpoint {info['checkpoint'] or '(none kept)'}",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["best", "format_best", "load_stored_study", "resolve_study"]
