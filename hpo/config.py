@@ -241,6 +241,8 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -253,7 +255,7 @@ def _read_yaml(path: Path) -> Any:
 def format_validation_error(source: str, error: ValidationError) -> str:
     """One line naming the file, the field and what was expected."""
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"] if not _is_union_tag(part))
+    loc = ".".join(_field_path(first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field"
@@ -262,17 +264,22 @@ def format_validation_error(source: str, error: ValidationError) -> str:
     return f"{source}: {loc or 'top level'}: {message}{suffix}"
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic puts the discriminator value (e.g. "float", "files") in the location.
-    return part in (
-        "float",
-        "int",
-        "categorical",
-        "fixed",
-        "files",
-        "huggingface",
-        "builtin",
-    )
+_UNION_TAGS = {"float", "int", "categorical", "fixed", "files", "huggingface", "builtin"}
+
+
+def _field_path(loc: tuple) -> list[str]:
+    """The field names of a pydantic error location, without discriminator tags.
+
+    pydantic puts the tag of a discriminated union (``float``, ``files``) after the field
+    it belongs to: ``search_space.params.lr.float.low``. A parameter that happens to be
+    named ``float`` follows ``params`` and is kept.
+    """
+    path: list[str] = []
+    for part in map(str, loc):
+        if part in _UNION_TAGS and path and path[-1] != "params":
+            continue
+        path.append(part)
+    return path
 
 
 def search_space_dirs(study_dir: Path) -> list[Path]:

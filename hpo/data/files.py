@@ -40,18 +40,23 @@ def read_labelled_file(
     rows = _read_jsonl(path) if fmt == "jsonl" else _read_delimited(path, fmt, header)
     texts: list[str] = []
     labels: list[str] = []
-    for line_no, row in rows:
-        for column in (text_column, label_column):
-            if column not in row:
-                found = ", ".join(map(str, row)) or "none"
-                raise BadInput(f"{path}: no column {column!r} (columns found: {found})")
-        text, label = row[text_column], row[label_column]
-        if label is None or str(label).strip() == "":
-            raise BadInput(f"{path}:{line_no}: empty label in column {label_column!r}")
-        if text is None or str(text).strip() == "":
-            continue
-        texts.append(str(text).strip())
-        labels.append(str(label).strip())
+    try:
+        for line_no, row, columns in rows:
+            for column in (text_column, label_column):
+                if column not in columns:
+                    found = ", ".join(map(str, columns)) or "none"
+                    raise BadInput(f"{path}: no column {column!r} (columns found: {found})")
+                if column not in row:
+                    raise BadInput(f"{path}:{line_no}: no value in column {column!r}")
+            text, label = row[text_column], row[label_column]
+            if label is None or str(label).strip() == "":
+                raise BadInput(f"{path}:{line_no}: empty label in column {label_column!r}")
+            if text is None or str(text).strip() == "":
+                continue
+            texts.append(str(text).strip())
+            labels.append(str(label).strip())
+    except UnicodeDecodeError:
+        raise BadInput(f"data file {path} is not UTF-8 text") from None
     if not texts:
         raise BadInput(f"data file {path} is empty")
     return LabelledTexts(texts, labels)
@@ -71,7 +76,7 @@ def _read_delimited(path: Path, fmt: str, header: bool):
                     names = [c.strip() for c in cells]
                     continue
                 names = [str(i) for i in range(len(cells))]
-            yield line_no, dict(zip(names, cells, strict=False))
+            yield line_no, dict(zip(names, cells, strict=False)), names
         if names is None:
             return
 
@@ -87,7 +92,7 @@ def _read_jsonl(path: Path):
                 raise BadInput(f"{path}:{line_no}: not valid JSON: {exc.msg}") from None
             if not isinstance(record, dict):
                 raise BadInput(f"{path}:{line_no}: expected a JSON object per line")
-            yield line_no, {k: v for k, v in record.items()}
+            yield line_no, record, record
 
 
 def split_by_ratios(

@@ -20,6 +20,7 @@ from hpo.errors import BadInput
 from hpo.study.checkpoints import prune_checkpoints
 from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
+from hpo.study.params_check import check_search_space
 from hpo.study.progress import ProgressDisplay
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import mask_url, open_storage, parse_storage_url
@@ -115,6 +116,7 @@ class _Session:
         self.config = config
         self.storage_url = resolve_storage(storage, config)
         parse_storage_url(self.storage_url)
+        check_search_space(config.search_space)
         self.data = _prepare_data(config)
         self.study = create_or_load_study(config, self.storage_url)
         self.study_dir = study_dir_for(config.name)
@@ -220,18 +222,25 @@ def grid_search(
     echo(f"grid: {len(points)} points")
     session = _Session(config, storage, seed)
     study = session.study
+    fixed = space.fixed_values(config.search_space)
+
+    def key(trial_params: dict, trial_fixed: dict) -> str:
+        # Fixed values count as part of a point: a value fixed before and searched now
+        # (or the other way round) still matches.
+        return space.point_key({**trial_fixed, **trial_params})
+
     taken = {
-        space.point_key(t.params)
+        key(t.params, t.user_attrs.get("fixed_params", {}))
         for t in study.get_trials(deepcopy=False)
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     }
     waiting = {
-        space.point_key(t.system_attrs.get("fixed_params", {}))
+        key(t.system_attrs.get("fixed_params", {}), fixed)
         for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
     }
-    todo = [p for p in points if space.point_key(p) not in taken]
+    todo = [p for p in points if key(p, fixed) not in taken]
     for point in todo:
-        if space.point_key(point) not in waiting:
+        if key(point, fixed) not in waiting:
             study.enqueue_trial(point)
     echo(f"grid: {len(points) - len(todo)} done before, {len(todo)} to run")
     if not todo:

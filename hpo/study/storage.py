@@ -25,7 +25,7 @@ def parse_storage_url(url: str):
             "or postgresql+psycopg://user@host/db"
         ) from None
     try:
-        parsed.get_dialect()
+        parsed.get_dialect().import_dbapi()
     except NoSuchModuleError:
         raise BadInput(
             f"storage URL {mask_url(url)!r}: unknown database driver {parsed.drivername!r}"
@@ -41,19 +41,15 @@ def parse_storage_url(url: str):
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (also for URLs SQLAlchemy cannot parse)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:
-        # Unparseable: hide whatever sits between "user:" and "@".
-        import re
-
-        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
-    if parsed.password is None:
+    """The URL with its password replaced by ``***``, whether or not SQLAlchemy can parse it."""
+    credentials, at, host = url.rpartition("@")
+    if not at:
         return url
-    return parsed.render_as_string(hide_password=True)
+    scheme, slashes, user_info = credentials.rpartition("//")
+    user, colon, _password = user_info.partition(":")
+    if not colon:
+        return url
+    return f"{scheme}{slashes}{user}:***@{host}"
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:

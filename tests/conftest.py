@@ -1,0 +1,63 @@
+"""Shared fixtures: every test works in its own directory with its own store and runs/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory: runs/ and the default SQLite store live inside it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HPO_STORAGE", raising=False)
+    monkeypatch.delenv("HPO_RUNS_DIR", raising=False)
+    return tmp_path
+
+
+def run_hpo(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+    """Run the real ``hpo`` command in a child process."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "hpo", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def write_study(directory: Path, name: str = "tiny", **fields) -> Path:
+    """Write a small classification study file; ``fields`` override the defaults."""
+    study = {
+        "name": name,
+        "task": "classification",
+        "data": {"source": "builtin", "size": 400},
+        "tokenizer": {"vocab_size": 120},
+        "metric": "accuracy",
+        "search_space": {
+            "params": {
+                "arch": "cnn",
+                "embedding_dim": 16,
+                "filter_sizes": "2,3",
+                "num_filters": 8,
+                "lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True},
+                "batch_size": 32,
+            }
+        },
+        "training": {"max_epochs": 2},
+        "sampler": {"type": "random"},
+    }
+    study.update(fields)
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path

@@ -1,0 +1,128 @@
+"""The demo study end to end through the real CLI: trials, pruning, store, CSV logs, best."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import run_hpo
+
+STORAGE = "sqlite:///runs/hpo.db"
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def same_number(text: str, value: float | None) -> bool:
+    if value is None:
+        return text == ""
+    return math.isclose(float(text), value, rel_tol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """Run `hpo optimize --study demo --n-trials 8` once for the tests of this module."""
+    cwd = tmp_path_factory.mktemp("demo")
+    result = run_hpo("optimize", "--study", "demo", "--n-trials", "8", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return cwd, result
+
+
+def load(cwd):
+    return optuna.load_study(study_name="demo", storage=f"sqlite:///{cwd}/runs/hpo.db")
+
+
+def test_demo_runs_trials_and_prunes_some(demo_run):
+    cwd, result = demo_run
+    study = load(cwd)
+    trials = study.get_trials()
+    states = [t.state for t in trials]
+    assert len(trials) >= 8
+    assert TrialState.PRUNED in states
+    assert TrialState.COMPLETE in states
+    # Every trial's learning curve is in the store, pruned ones included.
+    assert all(t.intermediate_values for t in trials)
+    for t in trials:
+        if t.state == TrialState.PRUNED:
+            assert max(t.intermediate_values) < study.user_attrs["config"]["training"]["max_epochs"]
+    # The progress display printed one plain line per trial (not a terminal: no escapes).
+    lines = [line for line in result.stdout.splitlines() if re.match(r"\[\d+/8\] trial", line)]
+    assert len(lines) == len(trials)
+    assert "\x1b[" not in result.stdout
+    assert "best=" in lines[-1]
+
+
+def test_complete_trials_return_their_best_epoch(demo_run):
+    cwd, _ = demo_run
+    for t in load(cwd).get_trials(states=(TrialState.COMPLETE,)):
+        best_epoch = t.user_attrs["best_epoch"]
+        assert t.value == max(t.intermediate_values.values())
+        assert t.intermediate_values[best_epoch] == t.value
+
+
+def test_csv_logs_match_the_store_row_for_row(demo_run):
+    cwd, _ = demo_run
+    trials = {t.number: t for t in load(cwd).get_trials()}
+    rows = read_csv(cwd / "runs/demo/trials.csv")
+    assert [int(r["number"]) for r in rows] == sorted(trials)
+    for row in rows:
+        trial = trials[int(row["number"])]
+        assert row["state"] == trial.state.name
+        assert same_number(row["value"], trial.value)
+        for name, value in trial.params.items():
+            assert row[f"param_{name}"] == str(value)
+        for epoch, value in trial.intermediate_values.items():
+            assert same_number(row[f"epoch_{epoch}"], value)
+        assert row["seed"] == str(trial.user_attrs["seed"])
+
+    epochs = read_csv(cwd / "runs/demo/epochs.csv")
+    logged = {(int(r["trial"]), int(r["epoch"])): float(r["accuracy"]) for r in epochs}
+    stored = {(n, e): v for n, t in trials.items() for e, v in t.intermediate_values.items()}
+    assert logged.keys() == stored.keys()
+    for key, value in stored.items():
+        assert math.isclose(logged[key], value, rel_tol=1e-9)
+
+
+def test_best_json_matches_optuna(demo_run):
+    cwd, _ = demo_run
+    result = run_hpo("best", "--study", "demo", "--json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    best = load(cwd).best_trial
+    assert info["number"] == best.number
+    assert info["value"] == best.value
+    assert {k: info["params"][k] for k in best.params} == best.params
+    assert info["best_epoch"] == best.user_attrs["best_epoch"]
+    assert sum(info["counts"].values()) == info["n_trials"]
+    # The best trial's checkpoint is kept, with what is needed to load it.
+    checkpoint = cwd / info["checkpoint"]
+    assert {p.name for p in checkpoint.iterdir()} >= {"model.pt", "params.json", "tokenizer.model"}
+
+
+def test_only_the_best_k_checkpoints_are_kept(demo_run):
+    cwd, _ = demo_run
+    study = load(cwd)
+    keep = study.user_attrs["config"]["keep_checkpoints"]
+    complete = sorted(
+        study.get_trials(states=(TrialState.COMPLETE,)), key=lambda t: (-t.value, t.number)
+    )
+    kept = {int(p.name.split("-")[1]) for p in (cwd / "runs/demo").glob("trial-*")}
+    assert kept == {t.number for t in complete[:keep]}
+
+
+def test_rerun_continues_the_same_study(demo_run):
+    cwd, _ = demo_run
+    before = len(load(cwd).get_trials())
+    result = run_hpo("optimize", "--study", "demo", "--n-trials", "2", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    numbers = [t.number for t in load(cwd).get_trials()]
+    assert numbers == list(range(before + 2))
+    assert len(read_csv(cwd / "runs/demo/trials.csv")) == before + 2

@@ -1,0 +1,166 @@
+"""Study-file options work through `hpo optimize`: data formats, samplers, pruners,
+diverging trials, the per-trial time limit, and data that must be downloaded."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from hpo.cli import main
+from hpo.config import load_study_config
+from hpo.data import load_classification_corpus
+from hpo.data.builtin import topics_corpus
+from tests.conftest import write_study
+
+
+def stored(name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage="sqlite:///runs/hpo.db")
+
+
+@pytest.fixture
+def corpus_rows():
+    corpus = topics_corpus(size=300, seed=3)
+    return list(zip(corpus.train.texts, corpus.train.labels, strict=True))
+
+
+def write_rows(path, rows, fmt):
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"body": t, "topic": y}) + "\n" for t, y in rows))
+        return
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",")
+        writer.writerow(["topic", "body"])
+        writer.writerows((y, t) for t, y in rows)
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "jsonl"])
+def test_train_dev_test_files_in_each_format(workdir, corpus_rows, fmt):
+    for split, part in (("train", corpus_rows[:150]), ("dev", corpus_rows[150:190])):
+        write_rows(workdir / f"{split}.{fmt}", part, fmt)
+    write_rows(workdir / f"test.{fmt}", corpus_rows[190:], fmt)
+    study_file = write_study(
+        workdir,
+        data={
+            "source": "files",
+            "train": f"train.{fmt}",
+            "dev": f"dev.{fmt}",
+            "test": f"test.{fmt}",
+            "text_column": "body",
+            "label_column": "topic",
+        },
+    )
+    corpus = load_classification_corpus(load_study_config(str(study_file)).data)
+    assert (len(corpus.train), len(corpus.dev), len(corpus.test)) == (
+        150,
+        40,
+        len(corpus_rows) - 190,
+    )
+    assert corpus.label_names == sorted(set(y for _, y in corpus_rows[:150]))
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    assert stored("tiny").get_trials()[0].state == TrialState.COMPLETE
+
+
+def test_one_file_split_by_ratios_with_a_seed(workdir, corpus_rows):
+    write_rows(workdir / "all.csv", corpus_rows, "csv")
+    data = {
+        "source": "files",
+        "path": "all.csv",
+        "text_column": "body",
+        "label_column": "topic",
+        "split": {"train": 0.6, "dev": 0.2, "test": 0.2, "seed": 5},
+    }
+    config = load_study_config(str(write_study(workdir, data=data)))
+    first = load_classification_corpus(config.data)
+    again = load_classification_corpus(config.data)
+    n = len(corpus_rows)
+    assert len(first.train) + len(first.dev) + len(first.test) == n
+    assert len(first.dev) == round(0.2 * n)
+    assert first.dev.texts == again.dev.texts  # the seed makes the split reproducible
+    assert not set(first.train.texts) & set(first.dev.texts) - set(first.train.texts)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "gp", "qmc"])
+def test_every_sampler_runs_a_study(workdir, sampler):
+    settings = {"type": sampler}
+    if sampler in ("tpe", "cmaes", "gp"):
+        settings["n_startup_trials"] = 1
+    study_file = write_study(
+        workdir, sampler=settings, training={"max_epochs": 1}, pruner={"type": "none"}
+    )
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "3"]) == 0
+    trials = stored("tiny").get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    assert len({t.params["lr"] for t in trials}) == 3
+
+
+@pytest.mark.parametrize(
+    "pruner",
+    [
+        {"type": "successive_halving", "min_resource": 1, "reduction_factor": 2},
+        {"type": "hyperband", "reduction_factor": 2},
+        {"type": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
+        {"type": "none"},
+    ],
+)
+def test_every_pruner_runs_a_study(workdir, pruner):
+    study_file = write_study(workdir, pruner=pruner, training={"max_epochs": 3})
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "4", "--seed", "1"]) == 0
+    trials = stored("tiny").get_trials()
+    assert len(trials) == 4
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    if pruner["type"] == "none":
+        assert all(len(t.intermediate_values) == 3 for t in trials)
+
+
+def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(workdir, capsys):
+    space = {
+        "params": {
+            "arch": "cnn",
+            "embedding_dim": 16,
+            "filter_sizes": "2",
+            "num_filters": 8,
+            "optimizer": "sgd",
+            "lr": {"type": "categorical", "choices": [1.0e12, 0.01]},
+            "batch_size": 32,
+        }
+    }
+    study_file = write_study(workdir, search_space=space, sampler={"type": "random", "seed": 0})
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "6"]) == 0
+    trials = stored("tiny").get_trials()
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert failed and all(t.params["lr"] == 1.0e12 for t in failed)
+    assert all(t.user_attrs["fail_reason"].startswith("diverged") for t in failed)
+    assert any(t.state == TrialState.COMPLETE for t in trials)
+    with open(workdir / "runs/tiny/trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["state"] for r in rows] == [t.state.name for t in trials]
+
+
+def test_the_per_trial_time_limit_stops_training(workdir):
+    study_file = write_study(
+        workdir,
+        data={"source": "builtin", "size": 3000},
+        training={"max_epochs": 50, "trial_time_limit": "1s"},
+        pruner={"type": "none"},
+    )
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    trial = stored("tiny").get_trials()[0]
+    assert trial.state == TrialState.COMPLETE
+    assert trial.user_attrs["stop_reason"] == "time_limit"
+    assert len(trial.intermediate_values) < 50
+
+
+def test_a_downloaded_dataset_offline_is_one_clear_line(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    study_file = write_study(workdir, data={"source": "huggingface", "dataset": "ag_news"})
+    code = main(["optimize", "--study", str(study_file), "--n-trials", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "ag_news" in err
+    assert not (workdir / "runs/hpo.db").exists()
