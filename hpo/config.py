@@ -37,6 +37,7 @@ from hpo.space import SearchSpace
 
 RUNS_DIR_ENV = "HPO_RUNS_DIR"
 STORAGE_ENV = "HPO_STORAGE"
+STUDIES_DIR_ENV = "HPO_STUDIES_DIR"
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,8 +204,10 @@ class StudyConfig(_Strict):
 
 
 def studies_dirs() -> list[Path]:
-    """Where ``--study NAME`` is looked up: ./studies, then the project's own studies/."""
+    """Where ``--study NAME`` is looked up: $HPO_STUDIES_DIR, ./studies, the project's studies/."""
     dirs = [Path.cwd() / "studies", _PROJECT_ROOT / "studies"]
+    if os.environ.get(STUDIES_DIR_ENV):
+        dirs.insert(0, Path(os.environ[STUDIES_DIR_ENV]))
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:

@@ -61,3 +61,18 @@ def write_study(directory: Path, name: str = "tiny", **fields) -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False))
     return path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """In CI nothing may be skipped: real databases and services must have run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") and skipped:
+        terminalreporter.write_line(
+            f"CI=true: {len(skipped)} test(s) skipped; every test must run in CI", red=True
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI") and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = 1
