@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_PATHS := hpo tests $(wildcard benchmarks)
 
 .PHONY: demo test lint format clean
 
@@ -17,17 +18,17 @@ demo: $(STAMP)
 	$(BIN)/hpo best --study demo
 
 test: $(STAMP)
-	$(BIN)/ruff check hpo tests benchmarks
-	$(BIN)/ruff format --check hpo tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check hpo tests benchmarks
-	$(BIN)/ruff format --check hpo tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)
-	$(BIN)/ruff format hpo tests benchmarks
-	$(BIN)/ruff check --fix hpo tests benchmarks
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -41,7 +41,8 @@ class ProgressDisplay:
             self._status = None
 
     def _waiting_text(self) -> str:
-        return f"study {self.study.study_name}: running trial {self.done + 1}"
+        of = f"/{self.total}" if self.total else ""
+        return f"study {self.study.study_name}: {self.done}{of} trials done, next one running"
 
     def line(self, trial: optuna.trial.FrozenTrial) -> str:
         of = f"/{self.total}" if self.total else ""
@@ -66,7 +67,7 @@ class ProgressDisplay:
         text = self.line(trial)
         if self._status is not None:
             self.console.print(text, highlight=False, markup=False)
-            self._status.update(self._waiting_text() + f" | last: {text}")
+            self._status.update(self._waiting_text())
         else:
             print(text, flush=True)
             sys.stdout.flush()
