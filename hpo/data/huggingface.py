@@ -8,8 +8,8 @@ from hpo.errors import DataUnavailable
 
 # dataset name -> (Hugging Face path, text column, label column)
 CLASSIFICATION_DATASETS = {
-    "ag_news": ("ag_news", "text", "label"),
-    "imdb": ("imdb", "text", "label"),
+    "ag_news": ("fancyzhx/ag_news", "text", "label"),
+    "imdb": ("stanfordnlp/imdb", "text", "label"),
 }
 
 

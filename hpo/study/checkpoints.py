@@ -43,6 +43,32 @@ def load_checkpoint(directory: Path) -> dict[str, Any]:
     return torch.load(directory / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
 
 
+def load_model(directory: Path):
+    """The model, tokenizer and metadata of a kept checkpoint, ready for inference.
+
+    Example:
+        .. code-block:: python
+
+            model, tokenizer, meta = load_model(Path("runs/demo/trial-7"))
+            print(meta["label_names"], meta["value"])
+    """
+    from hpo.data.tokenizer import Tokenizer
+    from hpo.models import build
+
+    checkpoint = load_checkpoint(directory)
+    model = build(
+        checkpoint["task"],
+        checkpoint["params"],
+        vocab_size=checkpoint["vocab_size"],
+        num_classes=checkpoint["num_classes"],
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    tokenizer = Tokenizer(directory / TOKENIZER_FILE, max_length=checkpoint["max_length"])
+    meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    return model, tokenizer, meta
+
+
 def _complete_best_first(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     import optuna
 

@@ -100,6 +100,9 @@ class Objective:
         except DivergedError as exc:
             trial.set_user_attr("fail_reason", f"diverged: {exc}")
             raise
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted")
+            raise
 
         if result.best_value is None:
             trial.set_user_attr("fail_reason", "no finite validation value")

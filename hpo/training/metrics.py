@@ -9,7 +9,7 @@ def accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     """Share of predictions equal to the labels."""
     if labels.numel() == 0:
         return 0.0
-    return float((predictions == labels).float().mean())
+    return (predictions == labels).sum().item() / labels.numel()
 
 
 def macro_f1(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> float:
@@ -19,9 +19,9 @@ def macro_f1(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) 
     classes = torch.arange(num_classes, device=labels.device)
     predicted = predictions.unsqueeze(1) == classes  # [N, C]
     actual = labels.unsqueeze(1) == classes
-    true_pos = (predicted & actual).sum(0).float()
-    false_pos = (predicted & ~actual).sum(0).float()
-    false_neg = (~predicted & actual).sum(0).float()
+    true_pos = (predicted & actual).sum(0).double()
+    false_pos = (predicted & ~actual).sum(0).double()
+    false_neg = (~predicted & actual).sum(0).double()
     denominator = 2 * true_pos + false_pos + false_neg
     f1 = torch.where(denominator > 0, 2 * true_pos / denominator.clamp_min(1), 0.0)
     return float(f1.mean())
