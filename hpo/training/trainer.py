@@ -69,6 +69,7 @@ class FitResult:
 
 
 EpochCallback = Callable[[EpochRecord], None]
+StepCallback = Callable[[nn.Module], None]
 
 
 def fit(
@@ -79,12 +80,14 @@ def fit(
     settings: FitSettings,
     callbacks: Sequence[EpochCallback] = (),
     device: torch.device | None = None,
+    after_step: Sequence[StepCallback] = (),
 ) -> FitResult:
     """Train ``model`` epoch by epoch and validate after each epoch.
 
     Callbacks run after every validation and may stop training by raising (the pruning
     callback raises ``optuna.TrialPruned``); the result so far is then lost to the caller,
-    which already saw every epoch through the callbacks.
+    which already saw every epoch through the callbacks. ``after_step`` hooks run after
+    every optimizer step (weight masks of magnitude pruning are re-applied there).
     """
     device = device or torch.device("cpu")
     model.to(device)
@@ -118,6 +121,8 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
             scaler.step(optimizer)
             scaler.update()
+            for hook in after_step:
+                hook(model)
             total_loss += loss.item() * len(batch.labels)
             total_examples += len(batch.labels)
             total_tokens += batch.n_tokens
