@@ -54,16 +54,32 @@ def optimize(
     n_trials: Annotated[int | None, typer.Option(help="Number of new trials to run.")] = None,
     storage: StorageOption = None,
     seed: SeedOption = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes on this machine sharing the study.")
+    ] = 1,
+    quiet: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Run (or continue) a study: sample, train, prune, record."""
     if n_trials is not None and n_trials < 1:
         raise BadInput(f"--n-trials must be at least 1, got {n_trials}")
+    if workers < 1:
+        raise BadInput(f"--workers must be at least 1, got {workers}")
     seconds = _timeout(timeout)
     from hpo.config import load_study_config
     from hpo.study import optimize as run_optimize
 
     config = load_study_config(study)
-    _finish(run_optimize(config, storage=storage, n_trials=n_trials, timeout=seconds, seed=seed))
+    summary = run_optimize(
+        config,
+        storage=storage,
+        n_trials=n_trials,
+        timeout=seconds,
+        seed=seed,
+        workers=workers,
+        quiet=quiet,
+    )
+    if not quiet or summary.interrupted:
+        _finish(summary)
 
 
 @app.command("grid-search")
@@ -94,6 +110,51 @@ def best(
 
     info = best_of(study, storage)
     typer.echo(json.dumps(info, indent=2) if as_json else format_best(info))
+
+
+@app.command()
+def dashboard(
+    storage: StorageOption = None,
+    study: Annotated[
+        str | None, typer.Option("--study", "-s", help="Take the store from this study file.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve optuna-dashboard on the store (127.0.0.1 unless --host says otherwise)."""
+    from hpo.study.dashboard import serve
+
+    serve(storage=storage, study=study, host=host, port=port, echo=typer.echo)
+
+
+@app.command()
+def lottery(
+    study: StudyOption,
+    trial: Annotated[str, typer.Option(help="'best' or a trial number.")] = "best",
+    rounds: Annotated[int, typer.Option(help="Training runs; round 0 is the dense model.")] = 20,
+    percent: Annotated[
+        float, typer.Option(help="Share (%) of the remaining weights pruned per round.")
+    ] = 20.0,
+    reset: Annotated[
+        str, typer.Option(help="Survivors restart from: original | rewind | random.")
+    ] = "original",
+    scope: Annotated[str, typer.Option(help="Rank magnitudes: global | layer.")] = "global",
+    skip: Annotated[
+        str, typer.Option(help="Never prune weights whose names contain one of these.")
+    ] = "embedding,bias",
+    storage: StorageOption = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs per round (default: the study's max_epochs).")
+    ] = None,
+) -> None:
+    """Lottery tickets: iterative magnitude pruning of a trial's classifier."""
+    from hpo.config import load_study_config
+    from hpo.lottery import LotterySettings, parse_skip, run_lottery
+
+    settings = LotterySettings(trial, rounds, percent, reset, scope, parse_skip(skip), epochs)
+    settings.check()
+    config = load_study_config(study)
+    typer.echo(run_lottery(config, settings, storage=storage, echo=typer.echo).text())
 
 
 def _interrupt_on_sigterm() -> None:

@@ -169,6 +169,23 @@ class PrunerConfig(_Strict):
         return value
 
 
+class HeartbeatConfig(_Strict):
+    """Stale-trial recovery: a worker that stops beating for ``grace_period`` seconds has its
+    trial failed and retried (at most ``max_retry`` times per trial)."""
+
+    interval: int = Field(30, ge=1)
+    grace_period: int | None = Field(None, ge=1)
+    max_retry: int = Field(2, ge=0)
+
+    @model_validator(mode="after")
+    def _grace_after_beats(self) -> HeartbeatConfig:
+        if self.grace_period is None:
+            self.grace_period = 3 * self.interval
+        if self.grace_period <= self.interval:
+            raise ValueError("grace_period must be longer than interval")
+        return self
+
+
 class StudyConfig(_Strict):
     """A whole study file."""
 
@@ -185,6 +202,7 @@ class StudyConfig(_Strict):
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
     storage: str | None = None
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     keep_checkpoints: int = Field(3, ge=0)
     n_trials: int | None = Field(None, ge=1)
     timeout: Duration | None = None

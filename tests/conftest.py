@@ -76,3 +76,33 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if os.environ.get("CI") and reporter is not None and reporter.stats.get("skipped"):
         session.exitstatus = 1
+
+
+def unavailable(reason: str):
+    """Skip on a user's machine; in CI a missing real component fails the run."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Administrative URL of a real PostgreSQL server (the local one, or our own)."""
+    from tests.postgres import server_url
+
+    try:
+        context = server_url()
+        url = context.__enter__()
+    except Exception as exc:  # no server and none could be started
+        unavailable(f"no PostgreSQL server: {exc}")
+    yield url
+    context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty PostgreSQL database for one test."""
+    from tests.postgres import fresh_database
+
+    with fresh_database(postgres_server) as url:
+        yield url

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from hpo.models import build, count_parameters
 from hpo.study.checkpoints import save_checkpoint, trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback
+from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.training import DivergedError, FitSettings, fit
 from hpo.training.device import describe, select_device
 
@@ -29,10 +29,6 @@ from hpo.training.device import describe, select_device
 def trial_seed(study_seed: int, trial_number: int) -> int:
     """The seed of one trial: fixed by the study seed and the trial number, so reproducible."""
     return (study_seed * 1_000_003 + trial_number * 7919 + 17) % (2**31 - 1)
-
-
-def worker_name() -> str:
-    return os.environ.get("HPO_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def seed_everything(seed: int) -> None:
@@ -54,6 +50,9 @@ class Objective:
         self.config = config
         self.data = data
         self.study_dir = study_dir
+        threads = config.training.threads or int(os.environ.get(THREADS_ENV, 0))
+        if threads:
+            torch.set_num_threads(threads)
         self.device = select_device(config.training.device)
         self.worker = worker_name()
         self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)

@@ -22,15 +22,24 @@ def _value(value: float | None) -> str:
 class ProgressDisplay:
     """A study callback (``callbacks=[display]``) and a context manager around the run."""
 
-    def __init__(self, study: optuna.Study, total: int | None, console: Console | None = None):
+    def __init__(
+        self,
+        study: optuna.Study,
+        total: int | None,
+        console: Console | None = None,
+        show_worker: bool = False,
+        quiet: bool = False,
+    ):
+        self.quiet = quiet
         self.study = study
         self.total = total
+        self.show_worker = show_worker
         self.done = 0
         self.console = console or Console(stderr=False)
         self._status = None
 
     def __enter__(self) -> ProgressDisplay:
-        if self.console.is_terminal:
+        if self.console.is_terminal and not self.quiet:
             self._status = self.console.status(self._waiting_text())
             self._status.__enter__()
         return self
@@ -55,6 +64,8 @@ class ProgressDisplay:
         reason = trial.user_attrs.get("fail_reason")
         if reason:
             parts.append(f"({reason})")
+        if self.show_worker and trial.user_attrs.get("worker"):
+            parts.append(f"on {trial.user_attrs['worker']}")
         try:
             best = self.study.best_trial
             parts.append(f"| best={_value(best.value)} (trial {best.number})")
@@ -64,6 +75,8 @@ class ProgressDisplay:
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.done += 1
+        if self.quiet:
+            return
         text = self.line(trial)
         if self._status is not None:
             self.console.print(text, highlight=False, markup=False)

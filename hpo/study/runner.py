@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from hpo.study.params_check import check_search_space
 from hpo.study.progress import ProgressDisplay
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import mask_url, open_storage, parse_storage_url
+from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.training import DivergedError
 
 DEFAULT_N_TRIALS = 20
@@ -74,7 +76,7 @@ def _prepare_data(config: StudyConfig) -> PreparedClassificationData:
 
 def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
     """The study named in ``config``, created on first use; its direction must not change."""
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, config.heartbeat)
     sampler = build_sampler(config.sampler)
     pruner = build_pruner(config.pruner, config.training.max_epochs)
     try:
@@ -113,6 +115,9 @@ class _Session:
     def __init__(self, config: StudyConfig, storage: str | None, seed: int | None):
         _quiet_optuna()
         _apply_seed(config, seed)
+        if os.environ.get(WORKER_INDEX_ENV):
+            # Workers of one run must not sample the same sequence of points.
+            config.sampler.seed = (config.sampler.seed or 0) + int(os.environ[WORKER_INDEX_ENV])
         self.config = config
         self.storage_url = resolve_storage(storage, config)
         parse_storage_url(self.storage_url)
@@ -134,9 +139,10 @@ class _Session:
         n_trials: int | None,
         timeout: float | None,
         extra_callbacks: list | None = None,
+        quiet: bool = False,
     ) -> RunSummary:
         interrupted = False
-        with ProgressDisplay(self.study, n_trials) as display:
+        with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
             callbacks = [self.after_trial, display, *(extra_callbacks or [])]
             try:
                 self.study.optimize(
@@ -149,9 +155,40 @@ class _Session:
             except KeyboardInterrupt:
                 interrupted = True
             finally:
-                sync_logs(self.study, self.study_dir)
-                prune_checkpoints(self.study, self.study_dir, self.config.keep_checkpoints)
+                self.close()
         return self.summary(interrupted)
+
+    def run_workers(self, n_trials: int | None, timeout: float | None, workers: int) -> RunSummary:
+        """Run the trials in ``workers`` processes; this process shows progress."""
+        import torch
+
+        pool = WorkerPool(
+            self.study,
+            study_file=str(self.config.path),
+            storage_url=self.storage_url,
+            grace_period=self.config.heartbeat.grace_period,
+            gpus=torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        )
+        interrupted = False
+        with ProgressDisplay(self.study, n_trials, show_worker=True) as display:
+            try:
+                run_pool(
+                    pool,
+                    n_trials,
+                    workers,
+                    timeout,
+                    self.config.seed,
+                    on_finished=lambda trial: display(self.study, trial),
+                )
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                self.close()
+        return self.summary(interrupted)
+
+    def close(self) -> None:
+        sync_logs(self.study, self.study_dir)
+        prune_checkpoints(self.study, self.study_dir, self.config.keep_checkpoints)
 
     def summary(self, interrupted: bool = False) -> RunSummary:
         trials = self.study.get_trials(deepcopy=False)
@@ -178,11 +215,14 @@ def optimize(
     n_trials: int | None = None,
     timeout: float | None = None,
     seed: int | None = None,
+    workers: int = 1,
+    quiet: bool = False,
 ) -> RunSummary:
     """Run (or continue) the study of ``config`` with its sampler and pruner.
 
     Stops after ``n_trials`` new trials or ``timeout`` seconds, whichever comes first; with
-    neither given here or in the study file, after 20 trials.
+    neither given here or in the study file, after 20 trials. With ``workers`` > 1 the
+    trials run in that many processes sharing the study (``n_trials`` in all).
 
     Example:
         .. code-block:: python
@@ -195,12 +235,16 @@ def optimize(
     """
     if n_trials is not None and n_trials < 1:
         raise BadInput(f"--n-trials must be at least 1, got {n_trials}")
+    if workers < 1:
+        raise BadInput(f"--workers must be at least 1, got {workers}")
     session = _Session(config, storage, seed)
     n_trials = n_trials or config.n_trials
     timeout = timeout or config.timeout
     if n_trials is None and timeout is None:
         n_trials = DEFAULT_N_TRIALS
-    return session.run(n_trials, timeout)
+    if workers > 1:
+        return session.run_workers(n_trials, timeout, workers)
+    return session.run(n_trials, timeout, quiet=quiet)
 
 
 def grid_search(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ from hpo.errors import BadInput, HpoError
 
 if TYPE_CHECKING:
     import optuna
+
+    from hpo.config import HeartbeatConfig
 
 
 def parse_storage_url(url: str):
@@ -52,8 +55,13 @@ def mask_url(url: str) -> str:
     return f"{scheme}{slashes}{user}:***@{host}"
 
 
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """Open (and create the tables of) the store at ``url``."""
+def open_storage(url: str, heartbeat: HeartbeatConfig | None = None) -> optuna.storages.RDBStorage:
+    """Open (and create the tables of) the store at ``url``.
+
+    With ``heartbeat``, running trials beat every ``interval`` seconds; a trial whose worker
+    stopped beating for ``grace_period`` seconds is failed and retried with the same params
+    (Optuna runs the check at the start of every trial of :meth:`optuna.Study.optimize`).
+    """
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,7 +76,20 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     else:
         engine_kwargs["pool_pre_ping"] = True
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        with warnings.catch_warnings():
+            # Heartbeats are marked experimental in Optuna; they are what recovery rests on.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            beats: dict = {}
+            if heartbeat is not None:
+                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=heartbeat.max_retry
+                )
+                beats = dict(
+                    heartbeat_interval=heartbeat.interval,
+                    grace_period=heartbeat.grace_period,
+                    heartbeat_stale_trial_callback=retry,
+                )
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
         raise HpoError(f"cannot open storage {mask_url(url)}: {reason}") from None

@@ -1,0 +1,189 @@
+"""Many workers, one study: SQLite and PostgreSQL, a killed worker, Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import write_study
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def start_hpo(*args, cwd, storage):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
+    env["HPO_STORAGE"] = storage
+    return subprocess.Popen(
+        [sys.executable, "-m", "hpo", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def try_load(storage):
+    """The study once the run has created it, else None."""
+    try:
+        return optuna.load_study(study_name="tiny", storage=storage)
+    except Exception:
+        return None
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_logs_agree(study_dir, study):
+    trials = study.get_trials()
+    rows = read_csv(study_dir / "trials.csv")
+    assert [(int(r["number"]), r["state"]) for r in rows] == [
+        (t.number, t.state.name) for t in trials
+    ]
+    epochs = read_csv(study_dir / "epochs.csv")
+    logged = [(int(r["trial"]), int(r["epoch"])) for r in epochs]
+    assert len(logged) == len(set(logged)), "an epoch row was written twice"
+    assert set(logged) == {(t.number, e) for t in trials for e in t.intermediate_values}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/runs/hpo.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_two_workers_share_one_study(tmp_path, storage):
+    study_file = write_study(
+        tmp_path, training={"max_epochs": 2}, data={"source": "builtin", "size": 200}
+    )
+    process = start_hpo(
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "20",
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        storage=storage,
+    )
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    assert "database is locked" not in err
+
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    trials = study.get_trials()
+    assert len([t for t in trials if t.state in FINISHED]) == 20
+    assert sorted(t.number for t in trials) == list(range(20))
+    workers = {t.user_attrs["worker"] for t in trials}
+    assert len(workers) == 2
+    # The progress lines say which worker ran which trial.
+    assert sum(1 for line in out.splitlines() if " on " in line) == 20
+    assert_logs_agree(tmp_path / "runs/tiny", study)
+
+
+def test_a_killed_worker_is_recovered_and_its_trial_retried(tmp_path, storage):
+    study_file = write_study(
+        tmp_path,
+        data={"source": "builtin", "size": 1500},
+        training={"max_epochs": 6},
+        pruner={"type": "none"},
+        heartbeat={"interval": 1, "grace_period": 3, "max_retry": 1},
+    )
+    process = start_hpo(
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "6",
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        storage=storage,
+    )
+    study = None
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        time.sleep(0.3)
+        study = try_load(storage)
+        if study is None:
+            continue
+        for trial in study.get_trials(states=(TrialState.RUNNING,)):
+            if len(trial.intermediate_values) >= 1 and "worker" in trial.user_attrs:
+                victim = trial
+                break
+    assert victim is not None, "no trial got going"
+    pid = int(victim.user_attrs["worker"].split(":")[1].split("/")[0])
+    os.kill(pid, signal.SIGKILL)
+
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    trials = study.get_trials()
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.number for t in failed] == [victim.number]
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert len(retries) == 1
+    assert retries[0].state == TrialState.COMPLETE
+    assert retries[0].params == victim.params
+    assert len([t for t in trials if t.state in FINISHED]) == 6
+    assert_logs_agree(tmp_path / "runs/tiny", study)
+
+
+def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):
+    storage = f"sqlite:///{tmp_path}/runs/hpo.db"
+    study_file = write_study(
+        tmp_path,
+        data={"source": "builtin", "size": 1500},
+        training={"max_epochs": 20},
+        pruner={"type": "none"},
+    )
+    process = start_hpo(
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "4",
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        storage=storage,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        study = try_load(storage)
+        if study is None:
+            continue
+        running = study.get_trials(states=(TrialState.RUNNING,))
+        if len(running) == 2 and all(t.intermediate_values for t in running):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in out
+
+    trials = study.get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(interrupted) == 2
+    assert all(t.user_attrs["fail_reason"] == "interrupted" for t in interrupted)
+    assert_logs_agree(tmp_path / "runs/tiny", study)
+
+    rerun = start_hpo(
+        "optimize", "--study", str(study_file), "--n-trials", "1", cwd=tmp_path, storage=storage
+    )
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert [t.number for t in study.get_trials()] == list(range(len(trials) + 1))
