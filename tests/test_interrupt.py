@@ -1,5 +1,5 @@
-"""Ctrl-C in the middle of a study: exit 130, the trial FAILs with its reason, the logs agree
-with the store, and a rerun goes on."""
+"""Ctrl-C (or SIGTERM) in the middle of a study: exit 130, the trial FAILs with its reason,
+the logs agree with the store, and a rerun goes on."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import sys
 import time
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from tests.conftest import run_hpo, write_study
 
 
-def test_sigint_mid_trial_keeps_store_and_logs_consistent(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_mid_trial_keeps_store_and_logs_consistent(tmp_path, signum):
     study_file = write_study(
         tmp_path,
         data={"source": "builtin", "size": 3000},
@@ -38,7 +40,7 @@ def test_sigint_mid_trial_keeps_store_and_logs_consistent(tmp_path):
         if epochs_csv.exists() and len(epochs_csv.read_text().splitlines()) >= 3:
             break
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted" in out
