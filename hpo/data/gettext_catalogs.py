@@ -49,3 +49,28 @@ def message_pairs(
                 continue
             pairs.add((source, target))
     return sorted(pairs)
+
+
+def domain_messages(
+    domain: str,
+    language: str = "de",
+    locale_dir: Path = DEFAULT_LOCALE_DIR,
+    *,
+    min_words: int = 3,
+    max_words: int = 40,
+) -> list[str]:
+    """The distinct English messages of one program's catalog (``git``, ``coreutils``), sorted."""
+    path = locale_dir / language / "LC_MESSAGES" / f"{domain}.mo"
+    with path.open("rb") as handle:
+        catalog = gettext.GNUTranslations(handle)._catalog
+    messages = set()
+    for source in catalog:
+        if not isinstance(source, str) or not source:
+            continue
+        source = source.rpartition("\x04")[2]
+        if _NOISE.search(source) or "\n" in source:
+            continue
+        source = _clean(source)
+        if min_words <= len(source.split()) <= max_words:
+            messages.add(source)
+    return sorted(messages)
