@@ -26,9 +26,14 @@ def resolve_study(ref: str, storage: str | None) -> tuple[str, StudyConfig | Non
 
 
 def load_stored_study(name: str, storage_url: str) -> optuna.Study:
-    storage = open_storage(storage_url)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    storage = open_storage(storage_url, existing=True)
     try:
         return optuna.load_study(study_name=name, storage=storage)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise HpoError(f"cannot read studies from {mask_url(storage_url)}: {reason}") from None
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         held = ", ".join(sorted(names)) or "no studies"
@@ -45,6 +50,8 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
         raise HpoError(f"study {name!r} has no complete trial yet ({counts or 'no trials'})")
     trial = study.best_trial
     checkpoint = trial_dir(study_dir_for(name), trial.number)
+    params = {**trial.user_attrs.get("fixed_params", {}), **trial.params}
+    study_file = study.user_attrs.get("study_file") or None
     return {
         "study": name,
         "storage": mask_url(storage_url),
@@ -52,7 +59,7 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
         "metric": study.user_attrs.get("metric"),
         "number": trial.number,
         "value": trial.value,
-        "params": {**trial.user_attrs.get("fixed_params", {}), **trial.params},
+        "params": params,
         "best_epoch": trial.user_attrs.get("best_epoch"),
         "seed": trial.user_attrs.get("seed"),
         "datetime_start": trial.datetime_start.isoformat() if trial.datetime_start else None,
@@ -64,6 +71,14 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
         "checkpoint": str(checkpoint) if checkpoint.is_dir() else None,
         "counts": counts,
         "n_trials": len(trials),
+        "study_file": study_file,
+        # What a rerun of this trial needs: the study's data and training settings, these
+        # params (fixed ones included) and the trial's seed.
+        "reproduce": {
+            "study_file": study_file,
+            "params": params,
+            "seed": trial.user_attrs.get("seed"),
+        },
     }
 
 
