@@ -59,7 +59,7 @@ def test_classifier_learns_the_language_of_real_messages(workdir, capsys):
                 "batch_size": 32,
             }
         },
-        training={"max_epochs": 4},
+        training={"max_epochs": 6},
         pruner={"type": "none"},
     )
     assert main(["grid-search", "--study", str(study_file)]) == 0
