@@ -164,3 +164,18 @@ def test_a_downloaded_dataset_offline_is_one_clear_line(workdir, capsys, monkeyp
     assert len(err.strip().splitlines()) == 1
     assert "ag_news" in err
     assert not (workdir / "runs/hpo.db").exists()
+
+
+def test_objective_value_last_returns_the_last_epoch(workdir):
+    study_file = write_study(
+        workdir,
+        objective_value="last",
+        metric="loss",
+        training={"max_epochs": 3},
+        pruner={"type": "none"},
+    )
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "2"]) == 0
+    study = stored("tiny")
+    assert study.direction.name == "MINIMIZE"
+    for trial in study.get_trials():
+        assert trial.value == trial.intermediate_values[3]
