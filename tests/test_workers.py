@@ -13,6 +13,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from hpo.study.storage import open_storage
 from tests.conftest import write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -32,9 +33,9 @@ def start_hpo(*args, cwd, storage):
 
 
 def try_load(storage):
-    """The study once the run has created it, else None."""
+    """The study once the run has created it, else None (creating nothing meanwhile)."""
     try:
-        return optuna.load_study(study_name="tiny", storage=storage)
+        return optuna.load_study(study_name="tiny", storage=open_storage(storage, existing=True))
     except Exception:
         return None
 
@@ -187,3 +188,22 @@ def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert [t.number for t in study.get_trials()] == list(range(len(trials) + 1))
+
+
+def test_processes_starting_together_on_a_new_store_all_get_in(tmp_path):
+    script = (
+        "import optuna, sys\n"
+        "from hpo.study.storage import open_storage\n"
+        "optuna.logging.set_verbosity(optuna.logging.WARNING)\n"
+        "storage = open_storage(sys.argv[1])\n"
+        "optuna.create_study(storage=storage, study_name='s', load_if_exists=True)\n"
+    )
+    storage = f"sqlite:///{tmp_path}/runs/new.db"
+    starters = [
+        subprocess.Popen([sys.executable, "-c", script, storage], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for starter in starters:
+        _, err = starter.communicate(timeout=120)
+        assert starter.returncode == 0, err
+    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["s"]

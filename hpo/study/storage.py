@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import sqlite3
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,46 +72,77 @@ def open_storage(
     stopped beating for ``grace_period`` seconds is failed and retried with the same params
     (Optuna runs the check at the start of every trial of :meth:`optuna.Study.optimize`).
     """
-    import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
     parsed = parse_storage_url(url)
     engine_kwargs: dict = {}
+    creation_lock: Path | None = None
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database)
         if existing and not path.is_file():
             raise BadInput(f"no store at {path}: run hpo optimize first, or give --storage")
         if not existing:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _enable_wal(path)
+            creation_lock = path.with_name(path.name + ".lock")
         # Writers wait for each other instead of failing with "database is locked".
         engine_kwargs["connect_args"] = {"timeout": 120}
     else:
         engine_kwargs["pool_pre_ping"] = True
-    try:
-        with warnings.catch_warnings():
-            # Heartbeats are marked experimental in Optuna; they are what recovery rests on.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            beats: dict = {}
-            if heartbeat is not None:
-                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=heartbeat.max_retry
-                )
-                beats = dict(
-                    heartbeat_interval=heartbeat.interval,
-                    grace_period=heartbeat.grace_period,
-                    heartbeat_stale_trial_callback=retry,
-                )
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                skip_compatibility_check=existing,
-                skip_table_creation=existing,
-                **beats,
+    attempts = 0
+    while True:
+        try:
+            # On SQLite a lock file serialises table creation between local processes.
+            with _file_lock(creation_lock):
+                if creation_lock is not None:
+                    _enable_wal(Path(parsed.database))
+                return _rdb_storage(url, engine_kwargs, heartbeat, existing)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+            attempts += 1
+            # Two machines creating the tables of a new database at once: the loser sees
+            # "already exists" and finds complete tables when it tries again.
+            if "already exists" in reason and attempts < 3:
+                time.sleep(attempts)
+                continue
+            raise HpoError(f"cannot open storage {mask_url(url)}: {reason}") from None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _rdb_storage(
+    url: str, engine_kwargs: dict, heartbeat: HeartbeatConfig | None, existing: bool
+) -> optuna.storages.RDBStorage:
+    import optuna
+
+    with warnings.catch_warnings():
+        # Heartbeats are marked experimental in Optuna; they are what recovery rests on.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        beats: dict = {}
+        if heartbeat is not None:
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=heartbeat.max_retry)
+            beats = dict(
+                heartbeat_interval=heartbeat.interval,
+                grace_period=heartbeat.grace_period,
+                heartbeat_stale_trial_callback=retry,
             )
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
-        raise HpoError(f"cannot open storage {mask_url(url)}: {reason}") from None
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            skip_compatibility_check=existing,
+            skip_table_creation=existing,
+            **beats,
+        )
 
 
 def _enable_wal(path: Path) -> None:
