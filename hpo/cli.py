@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -113,6 +114,96 @@ def best(
 
 
 @app.command()
+def report(
+    study: StudyOption,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the page [default: runs/STUDY/report.html].")
+    ] = None,
+    storage: StorageOption = None,
+) -> None:
+    """Write one self-contained HTML page of a study: plots, top trials, config."""
+    from hpo.study.report import write_report
+
+    typer.echo(write_report(study, storage, out).text())
+
+
+@app.command()
+def trials(
+    study: StudyOption,
+    state: Annotated[
+        str | None, typer.Option(help="Only trials in this state: complete|pruned|fail|running.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help="number, value (best first) or duration (longest first).")
+    ] = "number",
+    limit: Annotated[int | None, typer.Option(help="Show at most this many trials.")] = None,
+    csv_path: Annotated[
+        str | None, typer.Option("--csv", help="Write CSV (trials.csv columns) here; - for stdout.")
+    ] = None,
+    storage: StorageOption = None,
+) -> None:
+    """List the trials of a study: state, value, epochs, duration, params."""
+    from hpo.study.listing import list_trials, trials_csv, trials_table, write_text
+
+    listing = list_trials(study, storage, state=state, sort=sort, limit=limit)
+    if csv_path is None:
+        _print_table(trials_table(listing))
+    elif csv_path == "-":
+        typer.echo(trials_csv(listing), nl=False)
+    else:
+        write_text(Path(csv_path), trials_csv(listing))
+        typer.echo(f"wrote {len(listing.trials)} trial(s) to {csv_path}")
+
+
+@app.command()
+def studies(storage: StorageOption = None) -> None:
+    """List the studies in the store: task, trials by state, best value, last activity."""
+    from hpo.study.listing import list_studies, studies_table
+
+    url, found = list_studies(storage)
+    if found:
+        _print_table(studies_table(url, found))
+    else:
+        typer.echo(f"no studies in {url}")
+
+
+@app.command()
+def delete(
+    study: StudyOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    storage: StorageOption = None,
+) -> None:
+    """Delete a study from the store, and its runs/STUDY/ folder; asks first."""
+    from hpo.study.delete import delete_study, find_study_to_delete
+
+    target = find_study_to_delete(study, storage)
+    if not yes:
+        _confirm_or_exit(target.question(), f"nothing deleted: study {target.name} kept")
+    typer.echo(delete_study(target))
+
+
+def _print_table(table) -> None:
+    from rich.console import Console
+
+    # Piped output gets room for every column instead of rich's 80-column default.
+    console = Console() if sys.stdout.isatty() else Console(width=240)
+    console.print(table)
+
+
+def _confirm_or_exit(question: str, refused: str) -> None:
+    try:
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort as exc:
+        # No answer: closed input (exit 1) or Ctrl-C at the prompt (exit 130).
+        typer.echo()  # end the prompt's line
+        typer.echo(refused, err=True)
+        raise typer.Exit(130 if isinstance(exc.__context__, KeyboardInterrupt) else 1) from None
+    if not agreed:
+        typer.echo(refused, err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
 def dashboard(
     storage: StorageOption = None,
     study: Annotated[
@@ -152,9 +243,82 @@ def lottery(
     from hpo.lottery import LotterySettings, parse_skip, run_lottery
 
     settings = LotterySettings(trial, rounds, percent, reset, scope, parse_skip(skip), epochs)
-    settings.check()
     config = load_study_config(study)
     typer.echo(run_lottery(config, settings, storage=storage, echo=typer.echo).text())
+
+
+TrialOption = Annotated[str, typer.Option(help="'best' or a trial number.")]
+
+
+@app.command()
+def translate(
+    study: StudyOption,
+    trial: TrialOption = "best",
+    beam: Annotated[int, typer.Option(help="Beam size; 1 is greedy decoding.")] = 5,
+    length_penalty: Annotated[
+        float, typer.Option(help="Length penalty alpha of beam search (0 = none).")
+    ] = 1.0,
+    input_path: Annotated[
+        str, typer.Option("--input", help="File of source sentences, one per line; - for stdin.")
+    ] = "-",
+    storage: StorageOption = None,
+) -> None:
+    """Translate text with a trial's model: one output line per input line."""
+    from hpo.study.translation_use import find_trial_checkpoint, translate_lines
+
+    lines = _read_input_lines(input_path)
+    found = find_trial_checkpoint(study, trial, storage)
+    for line in translate_lines(found, lines, beam=beam, length_penalty=length_penalty):
+        typer.echo(line)
+
+
+def _read_input_lines(path: str) -> list[str]:
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(
+            f"cannot read --input {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+
+
+@app.command()
+def evaluate(
+    study: StudyOption,
+    trial: TrialOption = "best",
+    split: Annotated[str, typer.Option(help="dev or test.")] = "test",
+    beam: Annotated[int, typer.Option(help="Beam size; 1 is greedy decoding.")] = 1,
+    length_penalty: Annotated[float, typer.Option(help="Length penalty alpha.")] = 1.0,
+    storage: StorageOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score a trial's model on the dev or test split: BLEU and chrF with their signatures."""
+    from dataclasses import asdict
+
+    from hpo.study.translation_use import evaluate_split, find_trial_checkpoint
+
+    found = find_trial_checkpoint(study, trial, storage)
+    result = evaluate_split(found, split, beam=beam, length_penalty=length_penalty)
+    typer.echo(json.dumps(asdict(result), indent=2) if as_json else result.text())
+
+
+@app.command()
+def train(
+    study: StudyOption,
+    trial: TrialOption = "best",
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs in all (default: the study's max_epochs).")
+    ] = None,
+    storage: StorageOption = None,
+) -> None:
+    """Train a trial's configuration for its full epochs (resuming if begun); keep the model."""
+    from hpo.config import load_study_config
+    from hpo.study.retrain import train_trial
+
+    config = load_study_config(study)
+    summary = train_trial(config, trial, storage=storage, epochs=epochs, echo=typer.echo)
+    typer.echo(summary.text())
 
 
 def _interrupt_on_sigterm() -> None:

@@ -63,6 +63,14 @@ def write_study(directory: Path, name: str = "tiny", **fields) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory) -> Path:
+    """A directory whose runs/hpo.db holds two small real studies, alpha and beta."""
+    from tests.small_store import make_small_store
+
+    return make_small_store(tmp_path_factory.mktemp("small-store"))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """In CI nothing may be skipped: real databases and services must have run."""
     skipped = terminalreporter.stats.get("skipped", [])
