@@ -41,7 +41,18 @@ STUDIES_DIR_ENV = "HPO_STUDIES_DIR"
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-METRIC_DIRECTIONS = {"accuracy": "maximize", "f1": "maximize", "loss": "minimize"}
+METRIC_DIRECTIONS = {
+    "accuracy": "maximize",
+    "f1": "maximize",
+    "loss": "minimize",
+    "bleu": "maximize",
+    "chrf": "maximize",
+    "ppl": "minimize",
+}
+TASK_METRICS = {
+    "classification": ("accuracy", "f1", "loss"),
+    "translation": ("bleu", "chrf", "ppl"),
+}
 
 
 class _Strict(BaseModel):
@@ -102,14 +113,78 @@ class FilesData(_Strict):
         return self
 
 
+def _language(value: Any) -> Any:
+    from hpo.data.languages import check_language_code
+
+    return check_language_code(value) if isinstance(value, str) else value
+
+
 class HuggingFaceData(_Strict):
-    """A Hugging Face dataset, downloaded when online; dev is cut from train."""
+    """A Hugging Face dataset, downloaded when online.
+
+    Classification sets cut dev from train; translation sets (``iwslt2017``, ``multi30k``)
+    bring their own dev and test splits and name the language pair.
+    """
 
     source: Literal["huggingface"]
-    dataset: Literal["ag_news", "imdb"]
+    dataset: Literal["ag_news", "imdb", "iwslt2017", "multi30k"]
+    config: str | None = None  # e.g. iwslt2017-ja-en; derived from the languages if not given
+    src_lang: str | None = None
+    tgt_lang: str | None = None
     dev_fraction: float = Field(0.1, gt=0, lt=1)
     max_train_examples: int | None = Field(None, gt=0)
     seed: int = 13
+
+    _check_languages = field_validator("src_lang", "tgt_lang")(lambda cls, v: _language(v))
+
+    @model_validator(mode="after")
+    def _pair_for_translation(self) -> HuggingFaceData:
+        if self.dataset in ("iwslt2017", "multi30k"):
+            if self.src_lang is None or self.tgt_lang is None:
+                raise ValueError(f"{self.dataset} needs src_lang and tgt_lang")
+            if self.dataset == "iwslt2017" and self.config is None:
+                self.config = f"iwslt2017-{self.src_lang}-{self.tgt_lang}"
+        return self
+
+
+class ParallelData(_Strict):
+    """Parallel text files: JoeyNMT's ``PREFIX.SRC``/``PREFIX.TGT`` pairs, or TSV pairs.
+
+    With ``format: text``, ``train: data/train`` means ``data/train.ja`` + ``data/train.en``;
+    with ``format: tsv``, each of train/dev/test is one file of ``source<TAB>target`` lines.
+    """
+
+    source: Literal["parallel"]
+    format: Literal["text", "tsv"] = "text"
+    train: Path
+    dev: Path
+    test: Path | None = None
+    src_lang: str
+    tgt_lang: str
+    header: bool = False
+
+    _check_languages = field_validator("src_lang", "tgt_lang")(lambda cls, v: _language(v))
+
+
+class GettextData(_Strict):
+    """Real English <-> X message pairs of the gettext catalogs installed on the machine."""
+
+    source: Literal["gettext"]
+    src_lang: str = "en"
+    tgt_lang: str = "de"
+    locale_dir: Path = Path("/usr/share/locale")
+    min_words: int = Field(2, ge=1)
+    max_words: int = Field(12, ge=1)
+    max_pairs: int | None = Field(None, ge=10)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+    _check_languages = field_validator("src_lang", "tgt_lang")(lambda cls, v: _language(v))
+
+    @model_validator(mode="after")
+    def _english_on_one_side(self) -> GettextData:
+        if "en" not in (self.src_lang, self.tgt_lang) or self.src_lang == self.tgt_lang:
+            raise ValueError("gettext pairs are English and one other language: one side is en")
+        return self
 
 
 class BuiltinData(_Strict):
@@ -122,7 +197,11 @@ class BuiltinData(_Strict):
     seed: int = 7
 
 
-DataConfig = Annotated[FilesData | HuggingFaceData | BuiltinData, Field(discriminator="source")]
+DataConfig = Annotated[
+    FilesData | HuggingFaceData | BuiltinData | ParallelData | GettextData,
+    Field(discriminator="source"),
+]
+TRANSLATION_SOURCES = (ParallelData, GettextData)
 
 
 class TokenizerConfig(_Strict):
@@ -131,9 +210,27 @@ class TokenizerConfig(_Strict):
     type: Literal["sentencepiece"] = "sentencepiece"
     model_type: Literal["unigram", "bpe", "char", "word"] = "unigram"
     vocab_size: int = Field(4000, ge=8)
+    src_vocab_size: int | None = Field(None, ge=8)  # translation: per language, else vocab_size
+    tgt_vocab_size: int | None = Field(None, ge=8)
     character_coverage: float = Field(1.0, gt=0, le=1)
     lowercase: bool = False
     max_length: int = Field(256, ge=4)
+
+
+class TranslationConfig(_Strict):
+    """Length limits of translation: filtering of training pairs and of decoded output.
+
+    ``max_tokens`` and ``max_ratio`` drop training pairs (never dev or test ones) whose
+    source or target is longer than ``max_tokens`` subwords or whose lengths differ by more
+    than ``max_ratio`` times. Decoding stops after ``max_output_ratio * source length +
+    max_output_offset`` tokens.
+    """
+
+    max_tokens: int = Field(100, ge=1)
+    max_ratio: float = Field(3.0, ge=1)
+    max_output_ratio: float = Field(1.5, gt=0)
+    max_output_offset: int = Field(10, ge=0)
+    bleu_tokenize: str | None = None  # sacrebleu tokenizer; default from the target language
 
 
 class TrainingConfig(_Strict):
@@ -190,11 +287,12 @@ class StudyConfig(_Strict):
     """A whole study file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    task: Literal["classification"]
+    task: Literal["classification", "translation"]
     description: str = ""
     data: DataConfig
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
-    metric: Literal["accuracy", "f1", "loss"] = "accuracy"
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    metric: Literal["accuracy", "f1", "loss", "bleu", "chrf", "ppl"] | None = None
     direction: Literal["maximize", "minimize"] | None = None
     objective_value: Literal["best", "last"] = "best"
     search_space: SearchSpace
@@ -214,6 +312,16 @@ class StudyConfig(_Strict):
 
     @model_validator(mode="after")
     def _default_direction(self) -> StudyConfig:
+        if self.metric is None:
+            self.metric = TASK_METRICS[self.task][0]
+        if self.metric not in TASK_METRICS[self.task]:
+            known = ", ".join(TASK_METRICS[self.task])
+            raise ValueError(f"metric {self.metric} is not a {self.task} metric ({known})")
+        translation_data = isinstance(self.data, TRANSLATION_SOURCES) or (
+            isinstance(self.data, HuggingFaceData) and self.data.src_lang is not None
+        )
+        if translation_data != (self.task == "translation"):
+            raise ValueError(f"data source {self.data.source} does not fit task {self.task}")
         if self.direction is None:
             self.direction = METRIC_DIRECTIONS[self.metric]
         if self.sampler.seed is None:
@@ -285,7 +393,17 @@ def format_validation_error(source: str, error: ValidationError) -> str:
     return f"{source}: {loc or 'top level'}: {message}{suffix}"
 
 
-_UNION_TAGS = {"float", "int", "categorical", "fixed", "files", "huggingface", "builtin"}
+_UNION_TAGS = {
+    "float",
+    "int",
+    "categorical",
+    "fixed",
+    "files",
+    "huggingface",
+    "builtin",
+    "parallel",
+    "gettext",
+}
 
 
 def _field_path(loc: tuple) -> list[str]:
@@ -364,6 +482,12 @@ def _resolve_data_paths(config: StudyConfig, base: Path) -> None:
             value = getattr(data, field)
             if value is not None and not value.is_absolute():
                 setattr(data, field, (base / value).resolve())
+    if isinstance(data, ParallelData):
+        for field in ("train", "dev", "test"):
+            value = getattr(data, field)
+            if value is not None and not value.is_absolute():
+                # Not resolve(): a prefix such as data/train names no file of its own.
+                setattr(data, field, base.resolve() / value)
 
 
 def runs_dir() -> Path:

@@ -10,6 +10,7 @@ from hpo.errors import BadInput
 from hpo.models.cnn_classifier import CNNClassifier
 from hpo.models.init import initialise
 from hpo.models.rnn_classifier import RNNClassifier
+from hpo.models.seq2seq import Seq2Seq
 
 CLASSIFIER_ARCHS = ("cnn", "lstm", "gru")
 
@@ -52,10 +53,42 @@ def build_classifier(params: dict[str, Any], vocab_size: int, num_classes: int) 
     return model
 
 
+def build_seq2seq(params: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    """Build the translation model that ``params`` describe (see search_spaces/seq2seq.yaml).
+
+    Example:
+        >>> model = build_seq2seq({"cell": "gru", "hidden_size": 32}, 100, 120)
+        >>> model.decoder.output.out_features
+        120
+    """
+    model = Seq2Seq(
+        src_vocab_size,
+        tgt_vocab_size,
+        cell=params.get("cell", "lstm"),
+        embedding_dim=int(params.get("embedding_dim", 128)),
+        hidden_size=int(params.get("hidden_size", 256)),
+        num_layers=int(params.get("num_layers", 1)),
+        bidirectional=bool(params.get("bidirectional", False)),
+        residual=bool(params.get("residual", False)),
+        attention=params.get("attention", "additive"),
+        dropout=float(params.get("dropout", 0.2)),
+        tie_embeddings=bool(params.get("tie_embeddings", False)),
+    )
+    initialise(model, params.get("init", "default"))
+    return model
+
+
 def build(task: str, params: dict[str, Any], **sizes: int) -> nn.Module:
-    """Build the model of ``task`` from a trial's parameters."""
+    """Build the model of ``task`` from a trial's parameters.
+
+    Example:
+        >>> build("translation", {"hidden_size": 16}, src_vocab_size=40, tgt_vocab_size=50)
+        Seq2Seq(...)
+    """
     if task == "classification":
         return build_classifier(params, sizes["vocab_size"], sizes["num_classes"])
+    if task == "translation":
+        return build_seq2seq(params, sizes["src_vocab_size"], sizes["tgt_vocab_size"])
     raise BadInput(f"unknown task {task!r}")
 
 

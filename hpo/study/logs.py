@@ -37,6 +37,12 @@ EPOCH_COLUMNS = [
     "epoch_s",
     "tokens_per_s",
     "worker",
+    # Translation columns, after the first ones so that files written before them are
+    # upgraded by adding empty cells (see EpochLog.append).
+    "bleu",
+    "chrf",
+    "ppl",
+    "padding",
 ]
 TRIAL_BASE_COLUMNS = [
     "number",
@@ -104,9 +110,15 @@ class EpochLog:
             "epoch_s": record.seconds,
             "tokens_per_s": record.tokens_per_s,
             "worker": self.worker,
+            "bleu": record.metrics.get("bleu"),
+            "chrf": record.metrics.get("chrf"),
+            "ppl": record.metrics.get("ppl"),
+            "padding": record.padding,
         }
         with _locked(self.path):
             new = not self.path.exists() or self.path.stat().st_size == 0
+            if not new:
+                _upgrade_header(self.path)
             with self.path.open("a", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, EPOCH_COLUMNS)
                 if new:
@@ -114,6 +126,22 @@ class EpochLog:
                 writer.writerow({k: _fmt(v) for k, v in row.items()})
                 handle.flush()
                 os.fsync(handle.fileno())
+
+
+def _upgrade_header(path: Path) -> None:
+    """Rewrite an ``epochs.csv`` of an older column set with today's columns (empty cells
+    for the new ones), so appended rows line up with the header."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    if header == EPOCH_COLUMNS:
+        return
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, EPOCH_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    _atomic_write(path, buffer.getvalue())
 
 
 def trial_rows(

@@ -69,6 +69,20 @@ class Objective:
             trial.set_user_attr("fixed_params", self.fixed)
 
         seed_everything(seed)
+        if config.task == "translation":
+            from hpo.study.translation_objective import translation_trial
+
+            return translation_trial(
+                trial,
+                params,
+                seed,
+                config=config,
+                data=self.data,
+                study_dir=self.study_dir,
+                device=self.device,
+                epoch_log=self.epoch_log,
+                fixed=self.fixed,
+            )
         splits = self.data.encoded(params.get("vocab_size"))
         model = build(
             config.task,

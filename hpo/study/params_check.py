@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.errors import BadInput
+from hpo.models.attention import ATTENTIONS
 from hpo.models.factory import CLASSIFIER_ARCHS, parse_sizes
 from hpo.models.init import INIT_SCHEMES
+from hpo.models.seq2seq import CELLS
 from hpo.space import CategoricalParam, FixedParam, SearchSpace
 from hpo.training.builders import OPTIMIZERS, SCHEDULES
 
@@ -19,6 +21,11 @@ KNOWN_CHOICES = {
     "optimizer": OPTIMIZERS,
     "lr_schedule": SCHEDULES,
     "init": INIT_SCHEMES,
+    # translation models
+    "cell": CELLS,
+    "attention": ATTENTIONS,
+    "residual": (True, False),
+    "tie_embeddings": (True, False),
 }
 INF = float("inf")
 # name -> (low, high, whether low is allowed, whether high is allowed)
@@ -33,6 +40,14 @@ NUMERIC_LIMITS = {
     "num_layers": (1, INF, True, False),
     "num_filters": (1, INF, True, False),
     "vocab_size": (8, INF, True, False),
+    # translation models and their trainer
+    "src_vocab_size": (8, INF, True, False),
+    "tgt_vocab_size": (8, INF, True, False),
+    "batch_tokens": (1, INF, True, False),
+    "accumulate": (1, INF, True, False),
+    "warmup_steps": (0, INF, True, False),
+    "label_smoothing": (0.0, 1.0, True, False),
+    "teacher_forcing": (0.0, 1.0, True, True),
 }
 
 

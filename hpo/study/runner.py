@@ -17,6 +17,7 @@ from hpo import __version__, space
 from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
 from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
+from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.errors import BadInput
 from hpo.study.checkpoints import prune_checkpoints
 from hpo.study.logs import sync_logs, write_trials_csv
@@ -66,10 +67,27 @@ def _apply_seed(config: StudyConfig, seed: int | None) -> None:
         config.sampler.seed = seed
 
 
-def _prepare_data(config: StudyConfig) -> PreparedClassificationData:
+def _prepare_data(
+    config: StudyConfig,
+) -> PreparedClassificationData | PreparedTranslationData:
+    if config.task == "translation":
+        return _prepare_translation_data(config)
     corpus = load_classification_corpus(config.data)
     data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
     if "vocab_size" not in config.search_space.params:
+        data.encoded()  # tokenizer problems surface before anything is stored
+    return data
+
+
+def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
+    from hpo.data.parallel_sources import load_translation_corpus
+
+    corpus = load_translation_corpus(config.data)
+    data = PreparedTranslationData(
+        corpus, config.tokenizer, config.translation, runs_dir() / "cache"
+    )
+    searched = config.search_space.params
+    if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
         data.encoded()  # tokenizer problems surface before anything is stored
     return data
 

@@ -1,6 +1,9 @@
-"""Classification metrics, one function per metric."""
+"""Classification and translation metrics, one function per metric."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import torch
 
@@ -31,3 +34,55 @@ def is_better(value: float, best: float | None, maximize: bool) -> bool:
     if best is None:
         return True
     return value > best if maximize else value < best
+
+
+# Translation metrics. sacrebleu is imported where it is used: classification never needs it.
+
+
+@dataclass
+class CorpusScore:
+    """A corpus-level score and the sacrebleu signature that says how it was computed."""
+
+    value: float
+    signature: str
+
+
+def corpus_bleu(hypotheses: list[str], references: list[str], tokenize: str = "13a") -> CorpusScore:
+    """sacrebleu's corpus BLEU of detokenized ``hypotheses`` against raw ``references``.
+
+    Example:
+        >>> round(corpus_bleu(["the cat sat on the mat"], ["the cat sat on the mat"]).value, 6)
+        100.0
+    """
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU(tokenize=tokenize)
+    score = metric.corpus_score(hypotheses, [references])
+    return CorpusScore(float(score.score), str(metric.get_signature()))
+
+
+def corpus_chrf(hypotheses: list[str], references: list[str]) -> CorpusScore:
+    """sacrebleu's corpus chrF (character n-gram F-score), 0 to 100.
+
+    Example:
+        >>> corpus_chrf(["Hallo Welt"], ["Hallo Welt"]).value
+        100.0
+    """
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    score = metric.corpus_score(hypotheses, [references])
+    return CorpusScore(float(score.score), str(metric.get_signature()))
+
+
+def perplexity(nll_sum: float, n_tokens: int) -> float:
+    """``exp`` of the mean negative log-likelihood per target token (infinite if it overflows).
+
+    Example:
+        >>> round(perplexity(2 * math.log(4), 2), 6)
+        4.0
+    """
+    if n_tokens <= 0:
+        return float("inf")
+    mean = nll_sum / n_tokens
+    return math.exp(mean) if mean < 700 else float("inf")

@@ -31,6 +31,7 @@ class EpochRecord:
     lr: float
     seconds: float
     tokens_per_s: float
+    padding: float | None = None  # share of padded positions in the training batches
 
     def value(self, metric: str) -> float:
         return self.val_loss if metric == "loss" else self.metrics[metric]

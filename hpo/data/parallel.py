@@ -1,0 +1,117 @@
+"""Parallel (source, target) sentence corpora and the readers of their files.
+
+Two file layouts are read: JoeyNMT's plain files, one sentence per line, named by a prefix
+and the language code (``data/train.ja`` + ``data/train.en``), and TSV files with the
+source sentence in the first column and the target in the second.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hpo.errors import BadInput
+
+
+@dataclass
+class ParallelTexts:
+    """Source sentences and their translations, aligned by position."""
+
+    src: list[str] = field(default_factory=list)
+    tgt: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+@dataclass
+class TranslationCorpus:
+    """Train, dev and (optionally) test splits of one language pair.
+
+    Example:
+        >>> pairs = ParallelTexts(["Hallo"], ["Hello"])
+        >>> TranslationCorpus(pairs, pairs, None, "toy", "de", "en").src_lang
+        'de'
+    """
+
+    train: ParallelTexts
+    dev: ParallelTexts
+    test: ParallelTexts | None
+    source: str
+    src_lang: str
+    tgt_lang: str
+
+    def __post_init__(self) -> None:
+        if not len(self.train):
+            raise BadInput(f"{self.source}: the train split is empty")
+        if not len(self.dev):
+            raise BadInput(f"{self.source}: the dev split is empty")
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise BadInput(f"data file {path} does not exist")
+    try:
+        with path.open(encoding="utf-8", newline="\n") as handle:
+            # Only "\n" ends a line: a stray "\r" or U+2028 inside a sentence must not
+            # shift every later line against its translation.
+            return [line.rstrip("\n").removesuffix("\r").strip() for line in handle]
+    except UnicodeDecodeError:
+        raise BadInput(f"data file {path} is not UTF-8 text") from None
+
+
+def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTexts:
+    """Read ``PREFIX.SRC`` and ``PREFIX.TGT``: line i of one translates line i of the other.
+
+    Pairs where either side is blank are dropped. Files of different lengths are refused.
+
+    Example:
+        .. code-block:: python
+
+            train = read_parallel_text(Path("data/train"), "ja", "en")  # train.ja, train.en
+    """
+    src_path = prefix.with_name(f"{prefix.name}.{src_lang}")
+    tgt_path = prefix.with_name(f"{prefix.name}.{tgt_lang}")
+    src, tgt = _read_lines(src_path), _read_lines(tgt_path)
+    if len(src) != len(tgt):
+        raise BadInput(
+            f"parallel files differ in length: {src_path} has {len(src)} lines, "
+            f"{tgt_path} has {len(tgt)}"
+        )
+    kept = [(s, t) for s, t in zip(src, tgt, strict=True) if s and t]
+    return ParallelTexts([s for s, _ in kept], [t for _, t in kept])
+
+
+def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
+    """Read a TSV file of ``source<TAB>target`` lines (a first header line skipped if asked)."""
+    lines = _read_lines(path)
+    if header:
+        lines = lines[1:]
+    pairs = ParallelTexts()
+    start = 2 if header else 1
+    for line_no, line in enumerate(lines, start=start):
+        if not line:
+            continue
+        cells = line.split("\t")
+        if len(cells) != 2:
+            raise BadInput(f"{path}:{line_no}: expected 2 tab-separated columns, got {len(cells)}")
+        src, tgt = cells[0].strip(), cells[1].strip()
+        if src and tgt:
+            pairs.src.append(src)
+            pairs.tgt.append(tgt)
+    return pairs
+
+
+def split_pairs(
+    pairs: ParallelTexts, train: float, dev: float, seed: int
+) -> tuple[ParallelTexts, ParallelTexts, ParallelTexts]:
+    """Shuffle with ``seed`` and cut into train/dev/test by ratio (test takes the rest)."""
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    n_train = int(round(train * len(order)))
+    n_dev = int(round(dev * len(order)))
+    parts = (order[:n_train], order[n_train : n_train + n_dev], order[n_train + n_dev :])
+    return tuple(
+        ParallelTexts([pairs.src[i] for i in part], [pairs.tgt[i] for i in part]) for part in parts
+    )

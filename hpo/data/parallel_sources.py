@@ -1,0 +1,123 @@
+"""Translation corpora from a study's ``data`` section: files, gettext catalogs, Hugging Face."""
+
+from __future__ import annotations
+
+from hpo.data.parallel import (
+    ParallelTexts,
+    TranslationCorpus,
+    read_parallel_text,
+    read_tsv_pairs,
+    split_pairs,
+)
+from hpo.errors import BadInput, DataUnavailable
+
+# dataset name -> Hugging Face path
+TRANSLATION_DATASETS = {"iwslt2017": "IWSLT/iwslt2017", "multi30k": "bentrevett/multi30k"}
+
+
+def load_translation_corpus(config) -> TranslationCorpus:
+    """Load the parallel corpus a translation study's ``data`` section names.
+
+    Example:
+        .. code-block:: python
+
+            corpus = load_translation_corpus(load_study_config("translation-demo").data)
+            print(len(corpus.train), corpus.src_lang, "->", corpus.tgt_lang)
+    """
+    from hpo.config import GettextData, ParallelData
+
+    if isinstance(config, ParallelData):
+        return _files_corpus(config)
+    if isinstance(config, GettextData):
+        return gettext_corpus(config)
+    return huggingface_translation_corpus(config)
+
+
+def _files_corpus(config) -> TranslationCorpus:
+    def read(path) -> ParallelTexts:
+        if config.format == "tsv":
+            return read_tsv_pairs(path, config.header)
+        return read_parallel_text(path, config.src_lang, config.tgt_lang)
+
+    test = read(config.test) if config.test is not None else None
+    return TranslationCorpus(
+        read(config.train),
+        read(config.dev),
+        test,
+        str(config.train.parent),
+        config.src_lang,
+        config.tgt_lang,
+    )
+
+
+def gettext_corpus(config) -> TranslationCorpus:
+    """English <-> X pairs of the installed gettext catalogs, split by ratios with a seed."""
+    from hpo.data.gettext_catalogs import message_pairs
+
+    other = config.tgt_lang if config.src_lang == "en" else config.src_lang
+    catalogs = config.locale_dir / other / "LC_MESSAGES"
+    found = message_pairs(
+        other, config.locale_dir, min_words=config.min_words, max_words=config.max_words
+    )
+    if not found:
+        raise BadInput(f"no gettext messages for language {other!r} in {catalogs}")
+    if config.max_pairs is not None and len(found) > config.max_pairs:
+        # The shortest messages first: they make a corpus that small models can learn.
+        found = sorted(found, key=lambda p: (len(p[0]), p))[: config.max_pairs]
+    english, foreign = [p[0] for p in found], [p[1] for p in found]
+    pairs = (
+        ParallelTexts(english, foreign)
+        if config.src_lang == "en"
+        else ParallelTexts(foreign, english)
+    )
+    split = config.split
+    train, dev, test = split_pairs(pairs, split.train, split.dev, split.seed)
+    return TranslationCorpus(
+        train,
+        dev,
+        test if len(test) else None,
+        f"gettext:{config.src_lang}-{config.tgt_lang}",
+        config.src_lang,
+        config.tgt_lang,
+    )
+
+
+def huggingface_translation_corpus(config) -> TranslationCorpus:
+    """IWSLT2017 or Multi30k from the Hugging Face hub; ``datasets`` is imported only here."""
+    path = TRANSLATION_DATASETS[config.dataset]
+    try:
+        import datasets
+    except ImportError:
+        raise DataUnavailable(
+            f"dataset {path!r} needs the 'datasets' package: pip install 'hpo[huggingface]'"
+        ) from None
+    try:
+        if config.config is not None:
+            dataset = datasets.load_dataset(path, config.config, trust_remote_code=True)
+        else:
+            dataset = datasets.load_dataset(path)
+    except Exception as exc:  # offline, hub errors: all end the same way for the user
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataUnavailable(
+            f"cannot load Hugging Face dataset {path!r} (offline?): {reason}"
+        ) from None
+    src, tgt = config.src_lang, config.tgt_lang
+
+    def convert(split) -> ParallelTexts:
+        columns = split.column_names
+        if "translation" in columns:
+            rows = split["translation"]
+            return ParallelTexts([r[src] for r in rows], [r[tgt] for r in rows])
+        missing = [lang for lang in (src, tgt) if lang not in columns]
+        if missing:
+            raise BadInput(f"{path} has no column {missing[0]!r} (columns: {columns})")
+        return ParallelTexts(list(split[src]), list(split[tgt]))
+
+    train = convert(dataset["train"])
+    if config.max_train_examples is not None:
+        n = config.max_train_examples
+        train = ParallelTexts(train.src[:n], train.tgt[:n])
+    test = convert(dataset["test"]) if "test" in dataset else None
+    return TranslationCorpus(
+        train, convert(dataset["validation"]), test, f"huggingface:{config.dataset}", src, tgt
+    )

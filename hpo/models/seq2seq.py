@@ -1,0 +1,287 @@
+"""Recurrent encoder-decoder for translation, as in the seq2seq notebooks and JoeyNMT.
+
+The encoder reads the source with stacked LSTM/GRU layers (optionally bidirectional, with
+residual connections between stacked layers); the decoder starts from the encoder's final
+states (bridged to the decoder size) and emits one target token per step, attending to the
+encoder states (none, additive or multiplicative attention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from hpo.data.tokenizer import PAD_ID
+from hpo.models.attention import AdditiveAttention, MultiplicativeAttention
+
+CELLS = ("lstm", "gru")
+
+
+@dataclass
+class Memory:
+    """What the decoder attends to: encoder states, their padding mask and projected keys."""
+
+    states: torch.Tensor  # [B, S, M]
+    mask: torch.Tensor  # [B, S], True at real tokens
+    keys: torch.Tensor | None  # [B, S, K]
+
+    def repeat(self, times: int) -> Memory:
+        """Each sentence ``times`` times in a row (one copy per beam)."""
+
+        def rep(t):
+            return None if t is None else t.repeat_interleave(times, dim=0)
+
+        return Memory(rep(self.states), rep(self.mask), rep(self.keys))
+
+
+@dataclass
+class DecoderState:
+    """Per-layer hidden (and LSTM cell) states of the decoder."""
+
+    hidden: torch.Tensor  # [L, B, H]
+    cell: torch.Tensor | None  # [L, B, H] for LSTM
+
+    def select(self, index: torch.Tensor) -> DecoderState:
+        """The states of the given batch rows (beam search reorders hypotheses so)."""
+        cell = None if self.cell is None else self.cell.index_select(1, index)
+        return DecoderState(self.hidden.index_select(1, index), cell)
+
+    def repeat(self, times: int) -> DecoderState:
+        cell = None if self.cell is None else self.cell.repeat_interleave(times, dim=1)
+        return DecoderState(self.hidden.repeat_interleave(times, dim=1), cell)
+
+
+class Encoder(nn.Module):
+    """Embeddings -> stacked (bi)LSTM/GRU layers over the real tokens of each sentence."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        cell: str,
+        bidirectional: bool,
+        residual: bool,
+        dropout: float,
+    ):
+        super().__init__()
+        rnn_class = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.directions = 2 if bidirectional else 1
+        self.output_size = hidden_size * self.directions
+        # One module per layer, so that residual connections can join the layers.
+        self.layers = nn.ModuleList(
+            rnn_class(
+                embedding_dim if i == 0 else self.output_size,
+                hidden_size,
+                batch_first=True,
+                bidirectional=bidirectional,
+            )
+            for i in range(num_layers)
+        )
+        self.residual = residual
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, src: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Encoder states [B, S, M] and the final states of every layer [L, B, M] (h, c)."""
+        x = self.dropout(self.embedding(src))
+        finals_h, finals_c = [], []
+        for i, rnn in enumerate(self.layers):
+            # Packing makes each layer's final state that of the last real token, not padding.
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, state = rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+            if self.residual and out.size(-1) == x.size(-1):
+                out = out + x
+            h, c = state if isinstance(state, tuple) else (state, None)
+            finals_h.append(torch.cat(list(h), dim=-1))  # directions joined: [B, M]
+            if c is not None:
+                finals_c.append(torch.cat(list(c), dim=-1))
+            x = self.dropout(out) if i + 1 < len(self.layers) else out
+        cell = torch.stack(finals_c) if finals_c else None
+        return x, torch.stack(finals_h), cell
+
+
+class Decoder(nn.Module):
+    """One target token per step: embeddings (+ additive context) -> stacked cells ->
+    (multiplicative context) -> attentional layer -> output over the target vocabulary."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        cell: str,
+        attention: str,
+        memory_size: int,
+        residual: bool,
+        dropout: float,
+        tie_embeddings: bool,
+    ):
+        super().__init__()
+        self.is_lstm = cell == "lstm"
+        cell_class = nn.LSTMCell if self.is_lstm else nn.GRUCell
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.attention_type = attention
+        input_size = embedding_dim + (memory_size if attention == "additive" else 0)
+        self.cells = nn.ModuleList(
+            cell_class(input_size if i == 0 else hidden_size, hidden_size)
+            for i in range(num_layers)
+        )
+        self.attention: AdditiveAttention | MultiplicativeAttention | None = None
+        if attention == "additive":
+            self.attention = AdditiveAttention(hidden_size, memory_size, hidden_size)
+        elif attention == "multiplicative":
+            self.attention = MultiplicativeAttention(hidden_size, memory_size)
+        self.combine = (
+            nn.Linear(hidden_size + memory_size, hidden_size) if attention != "none" else None
+        )
+        self.residual = residual
+        self.dropout = nn.Dropout(dropout)
+        out_size = hidden_size
+        self.pre_output = None
+        if tie_embeddings and hidden_size != embedding_dim:
+            self.pre_output = nn.Linear(hidden_size, embedding_dim)
+            out_size = embedding_dim
+        self.output = nn.Linear(out_size, vocab_size)
+        if tie_embeddings:
+            self.output.weight = self.embedding.weight
+
+    def step(
+        self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[torch.Tensor, DecoderState]:
+        """Logits [B, V] of the next token given the previous one [B]."""
+        x = self.dropout(self.embedding(prev_tokens))
+        if self.attention_type == "additive":
+            # Bahdanau: attend with the previous top-layer state, feed the context in.
+            context, _ = self.attention(state.hidden[-1], memory.keys, memory.states, memory.mask)
+            x = torch.cat([x, context], dim=-1)
+        hidden, cells = [], []
+        for i, layer in enumerate(self.cells):
+            if self.is_lstm:
+                h, c = layer(x, (state.hidden[i], state.cell[i]))
+                cells.append(c)
+            else:
+                h = layer(x, state.hidden[i])
+            hidden.append(h)
+            out = h + x if self.residual and i > 0 else h
+            x = self.dropout(out) if i + 1 < len(self.cells) else out
+        if self.attention_type != "none":
+            if self.attention_type == "multiplicative":
+                # Luong: attend with the new top-layer state.
+                context, _ = self.attention(x, memory.keys, memory.states, memory.mask)
+            x = torch.tanh(self.combine(torch.cat([x, context], dim=-1)))
+        x = self.dropout(x)
+        if self.pre_output is not None:
+            x = self.pre_output(x)
+        new_state = DecoderState(torch.stack(hidden), torch.stack(cells) if cells else None)
+        return self.output(x), new_state
+
+
+class Seq2Seq(nn.Module):
+    """Encoder-decoder translation model.
+
+    Args:
+        src_vocab_size: Source token ids.
+        tgt_vocab_size: Target token ids.
+        cell: ``"lstm"`` or ``"gru"``.
+        embedding_dim: Size of source and target embeddings.
+        hidden_size: Size of the decoder state and of each encoder direction.
+        num_layers: Stacked layers of encoder and decoder.
+        bidirectional: Read the source both ways; a bridge maps its states to the decoder.
+        residual: Add each stacked layer's input to its output.
+        attention: ``"none"``, ``"additive"`` (Bahdanau) or ``"multiplicative"`` (Luong).
+        dropout: Dropout on embeddings, between layers and before the output.
+        tie_embeddings: Share the decoder's input embeddings and output weights.
+
+    Example:
+        >>> model = Seq2Seq(50, 60, hidden_size=16, embedding_dim=8, attention="additive")
+        >>> src, lengths = torch.tensor([[5, 6, 7], [8, 9, 0]]), torch.tensor([3, 2])
+        >>> model(src, lengths, torch.tensor([[2, 10], [2, 11]])).shape
+        torch.Size([2, 2, 60])
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        cell: str = "lstm",
+        embedding_dim: int = 128,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        residual: bool = False,
+        attention: str = "additive",
+        dropout: float = 0.2,
+        tie_embeddings: bool = False,
+    ):
+        super().__init__()
+        self.encoder = Encoder(
+            src_vocab_size,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            cell,
+            bidirectional,
+            residual,
+            dropout,
+        )
+        memory_size = self.encoder.output_size
+        self.decoder = Decoder(
+            tgt_vocab_size,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            cell,
+            attention,
+            memory_size,
+            residual,
+            dropout,
+            tie_embeddings,
+        )
+        # A bidirectional encoder's joined states are twice the decoder's size.
+        self.bridge_h = nn.Linear(memory_size, hidden_size) if bidirectional else None
+        lstm_bridge = bidirectional and cell == "lstm"  # GRUs have no cell state to bridge
+        self.bridge_c = nn.Linear(memory_size, hidden_size) if lstm_bridge else None
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[Memory, DecoderState]:
+        """The decoder's memory and initial state for a batch of source sentences."""
+        states, final_h, final_c = self.encoder(src, lengths)
+        if self.bridge_h is not None:
+            final_h = torch.tanh(self.bridge_h(final_h))
+            if final_c is not None:
+                final_c = torch.tanh(self.bridge_c(final_c))
+        attention = self.decoder.attention
+        keys = attention.project_keys(states) if attention is not None else None
+        mask = src != PAD_ID
+        return Memory(states, mask, keys), DecoderState(final_h, final_c)
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        tgt_in: torch.Tensor,
+        teacher_forcing: float = 1.0,
+    ) -> torch.Tensor:
+        """Logits [B, T, V] for every target position.
+
+        With ``teacher_forcing`` below 1, each step feeds the gold previous token with that
+        probability, else the model's own prediction (one draw per step for the batch).
+        """
+        memory, state = self.encode(src, src_lengths)
+        inputs = tgt_in[:, 0]
+        outputs = []
+        for t in range(tgt_in.size(1)):
+            logits, state = self.decoder.step(inputs, state, memory)
+            outputs.append(logits)
+            if t + 1 < tgt_in.size(1):
+                use_gold = teacher_forcing >= 1.0 or float(torch.rand(())) < teacher_forcing
+                inputs = tgt_in[:, t + 1] if use_gold else logits.argmax(-1).detach()
+        return torch.stack(outputs, dim=1)

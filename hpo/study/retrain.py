@@ -1,0 +1,138 @@
+"""``hpo train``: train one trial's configuration for its full epochs and keep the model.
+
+The trial's params (fixed ones included) and seed are taken from the store; training runs
+without pruning or time limit, writes ``last.pt`` and ``best.pt`` (model, optimizer,
+scheduler and scaler state) into ``runs/<study>/train-<n>/`` after every epoch, and resumes
+from ``last.pt`` when run again. The best epoch's model is saved there like a trial's
+checkpoint, so ``hpo translate`` and ``hpo evaluate`` use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
+from hpo.errors import BadInput, HpoError
+
+
+@dataclass
+class TrainSummary:
+    study: str
+    trial: int
+    directory: Path
+    epochs: int
+    best_epoch: int | None
+    best_value: float | None
+    metric: str
+
+    def text(self) -> str:
+        best = (
+            f"best epoch {self.best_epoch}: {self.metric} = {self.best_value:.4g}"
+            if self.best_epoch is not None
+            else "no finite value"
+        )
+        return (
+            f"trained trial {self.trial} of study {self.study} for {self.epochs} epoch(s); "
+            f"{best}; model in {self.directory}"
+        )
+
+
+def train_trial(
+    config: StudyConfig,
+    trial: str = "best",
+    *,
+    storage: str | None = None,
+    epochs: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> TrainSummary:
+    """Retrain (or resume) trial ``trial`` (``best`` or a number) of a translation study.
+
+    Example:
+        .. code-block:: python
+
+            print(train_trial(load_study_config("iwslt"), "best").text())
+    """
+    import torch
+    from optuna.trial import TrialState
+
+    from hpo.data.parallel_sources import load_translation_corpus
+    from hpo.data.prepare_translation import PreparedTranslationData
+    from hpo.study.objective import seed_everything
+    from hpo.study.summary import load_stored_study
+    from hpo.study.translation_checkpoints import save_translation_checkpoint
+    from hpo.study.translation_objective import (
+        build_translator,
+        checkpoint_meta,
+        translation_settings,
+    )
+    from hpo.study.translation_use import parse_trial, train_dir
+    from hpo.training.device import select_device
+    from hpo.training.seq2seq_trainer import fit_seq2seq
+
+    if config.task != "translation":
+        raise BadInput(f"hpo train retrains translation studies; {config.name} is {config.task}")
+    if epochs is not None and epochs < 1:
+        raise BadInput(f"--epochs must be at least 1, got {epochs}")
+    wanted = parse_trial(trial)
+    study = load_stored_study(config.name, resolve_storage(storage, config))
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    if wanted == "best":
+        if not any(t.state == TrialState.COMPLETE for t in trials.values()):
+            raise HpoError(f"study {config.name!r} has no complete trial yet")
+        wanted = study.best_trial.number
+    if wanted not in trials:
+        raise BadInput(f"study {config.name!r} has no trial {wanted}")
+    frozen = trials[wanted]
+    params = {**frozen.user_attrs.get("fixed_params", {}), **frozen.params}
+    seed = int(frozen.user_attrs.get("seed", config.seed))
+
+    if config.training.threads:
+        torch.set_num_threads(config.training.threads)
+    corpus = load_translation_corpus(config.data)
+    data = PreparedTranslationData(
+        corpus, config.tokenizer, config.translation, runs_dir() / "cache"
+    )
+    splits = data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
+    seed_everything(seed)
+    model = build_translator(params, splits)
+    settings = translation_settings(config, params, seed, max_epochs=epochs)
+    settings.time_limit = None  # the full epochs: that is what `train` is for
+    directory = train_dir(study_dir_for(config.name), wanted)
+
+    def show(record) -> None:
+        echo(
+            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"bleu={record.metrics['bleu']:.2f} chrf={record.metrics['chrf']:.2f} "
+            f"ppl={record.metrics['ppl']:.2f}"
+        )
+
+    result = fit_seq2seq(
+        model,
+        splits,
+        params,
+        settings,
+        [show],
+        device=select_device(config.training.device),
+        checkpoint_dir=directory,
+        resume=True,
+    )
+    if result.best_state is not None:
+        save_translation_checkpoint(
+            directory,
+            state_dict=result.best_state,
+            params=params,
+            src_tokenizer_model=splits.src_tokenizer.model_path,
+            tgt_tokenizer_model=splits.tgt_tokenizer.model_path,
+            meta=checkpoint_meta(config, splits, result, settings),
+        )
+    return TrainSummary(
+        config.name,
+        wanted,
+        directory,
+        len(result.history),
+        result.best_epoch,
+        result.best_value,
+        config.metric,
+    )

@@ -1,0 +1,151 @@
+"""Greedy and batched beam-search decoding of a :class:`hpo.models.seq2seq.Seq2Seq` model.
+
+Output length is capped relative to the input: ``ratio * source length + offset`` tokens.
+Beam search with one beam takes exactly the greedy path.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hpo.data.tokenizer import BOS_ID, EOS_ID
+
+
+def max_output_lengths(src_lengths: torch.Tensor, ratio: float, offset: int) -> list[int]:
+    """The longest output allowed for each source sentence (at least one token).
+
+    Example:
+        >>> max_output_lengths(torch.tensor([4, 10]), ratio=1.5, offset=2)
+        [8, 17]
+    """
+    return [max(1, int(ratio * n + offset)) for n in src_lengths.tolist()]
+
+
+@torch.no_grad()
+def greedy_decode(
+    model, src: torch.Tensor, src_lengths: torch.Tensor, ratio: float = 1.5, offset: int = 10
+) -> list[list[int]]:
+    """The most likely next token at every step, until EOS or the length cap.
+
+    Example:
+        .. code-block:: python
+
+            ids = greedy_decode(model, batch.src, batch.src_lengths)
+            texts = tgt_tokenizer.decode(ids)
+    """
+    limits = max_output_lengths(src_lengths, ratio, offset)
+    memory, state = model.encode(src, src_lengths)
+    batch = src.size(0)
+    tokens = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
+    outputs: list[list[int]] = [[] for _ in range(batch)]
+    done = [False] * batch
+    for step in range(max(limits)):
+        logits, state = model.decoder.step(tokens, state, memory)
+        tokens = logits.argmax(dim=-1)
+        for b, token in enumerate(tokens.tolist()):
+            if done[b]:
+                continue
+            if token == EOS_ID:
+                done[b] = True
+            else:
+                outputs[b].append(token)
+                done[b] = step + 1 >= limits[b]
+        if all(done):
+            break
+    return outputs
+
+
+def length_normalised(score: float, length: int, alpha: float) -> float:
+    """GNMT's length penalty: ``score / ((5 + length) / 6) ** alpha``; alpha 0 keeps the sum."""
+    return score / (((5 + length) / 6) ** alpha) if alpha else score
+
+
+@torch.no_grad()
+def beam_search(
+    model,
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    beam_size: int = 5,
+    length_penalty: float = 1.0,
+    ratio: float = 1.5,
+    offset: int = 10,
+) -> list[list[int]]:
+    """The best of ``beam_size`` hypotheses kept per sentence, for a whole batch at once.
+
+    Every step extends each live hypothesis by every token and keeps, per sentence, the
+    ``2 * beam_size`` best extensions: those ending in EOS among the first ``beam_size``
+    become finished hypotheses, the best others stay live (up to ``beam_size``). A sentence
+    is done when it has ``beam_size`` finished hypotheses or reaches its length cap; the
+    finished one with the best length-normalised score wins.
+
+    Example:
+        .. code-block:: python
+
+            ids = beam_search(model, batch.src, batch.src_lengths, beam_size=5)
+    """
+    if beam_size < 1:
+        raise ValueError(f"beam size must be at least 1, got {beam_size}")
+    k = beam_size
+    limits = max_output_lengths(src_lengths, ratio, offset)
+    memory, state = model.encode(src, src_lengths)
+    batch = src.size(0)
+    device = src.device
+    memory, state = memory.repeat(k), state.repeat(k)
+    tokens = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
+    # Only the first beam of a sentence is live at the start: the others are copies of it.
+    scores = torch.full((batch, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0
+    sequences: list[list[int]] = [[] for _ in range(batch * k)]
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+    done = [False] * batch
+
+    for step in range(max(limits)):
+        logits, state = model.decoder.step(tokens, state, memory)
+        log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B*k, V]
+        vocab = log_probs.size(-1)
+        candidates = (scores.view(-1, 1) + log_probs).view(batch, k * vocab)
+        top_scores, top_index = candidates.topk(min(2 * k, k * vocab), dim=1)
+        top_scores, top_index = top_scores.tolist(), top_index.tolist()
+
+        rows, next_tokens, next_scores, next_sequences = [], [], [], []
+        for b in range(batch):
+            chosen: list[tuple[int, int, float]] = []  # (beam row, token, score)
+            if not done[b]:
+                for rank, (score, flat) in enumerate(zip(top_scores[b], top_index[b], strict=True)):
+                    if score == float("-inf"):
+                        break
+                    row, token = b * k + flat // vocab, flat % vocab
+                    if token == EOS_ID:
+                        if rank < k:
+                            hypothesis = sequences[row]
+                            normalised = length_normalised(
+                                score, len(hypothesis) + 1, length_penalty
+                            )
+                            finished[b].append((normalised, hypothesis))
+                    elif len(chosen) < k:
+                        chosen.append((row, token, score))
+                if step + 1 >= limits[b]:
+                    # Out of length: the live hypotheses end here, unfinished.
+                    for row, token, score in chosen:
+                        hypothesis = [*sequences[row], token]
+                        normalised = length_normalised(score, len(hypothesis), length_penalty)
+                        finished[b].append((normalised, hypothesis))
+                    chosen = []
+                done[b] = len(finished[b]) >= k or not chosen
+            # Dead slots keep computing (scored -inf) so every step has the same batch shape.
+            while len(chosen) < k:
+                chosen.append((b * k, EOS_ID, float("-inf")))
+            for row, token, score in chosen:
+                rows.append(row)
+                next_tokens.append(token)
+                next_scores.append(score)
+                next_sequences.append([*sequences[row], token])
+        if all(done):
+            break
+        index = torch.tensor(rows, dtype=torch.long, device=device)
+        state = state.select(index)
+        tokens = torch.tensor(next_tokens, dtype=torch.long, device=device)
+        scores = torch.tensor(next_scores, device=device).view(batch, k)
+        sequences = next_sequences
+
+    return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]

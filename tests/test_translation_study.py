@@ -1,0 +1,219 @@
+"""Translation studies through the CLI: a study on parallel files records BLEU per epoch with
+its sacrebleu signature, its checkpoint translates and scores as recorded, `hpo train`
+resumes, and bad data is refused before anything is stored."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import optuna
+import pytest
+import yaml
+
+from hpo.cli import main
+from hpo.data.gettext_catalogs import message_pairs
+from hpo.training.metrics import corpus_bleu
+
+pairs = message_pairs("de")
+if len(pairs) < 1000 and not os.environ.get("CI"):
+    pytest.skip("needs German gettext catalogs (/usr/share/locale/de)", allow_module_level=True)
+
+SHORT = [p for p in pairs if len(p[0].split()) <= 3 and len(p[0]) <= 20][:150]
+
+
+def write_lines(path, lines):
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def write_parallel(directory, prefix, chosen, src="en", tgt="de"):
+    write_lines(directory / f"{prefix}.{src}", [en for en, _ in chosen])
+    write_lines(directory / f"{prefix}.{tgt}", [de for _, de in chosen])
+
+
+def write_translation_study(directory, name="translate", data=None, **fields):
+    study = {
+        "name": name,
+        "task": "translation",
+        "data": data
+        or {
+            "source": "parallel",
+            "train": "data/train",
+            "dev": "data/dev",
+            "test": "data/test",
+            "src_lang": "en",
+            "tgt_lang": "de",
+        },
+        "tokenizer": {"vocab_size": 200},
+        "metric": "bleu",
+        "search_space": {
+            "params": {
+                "cell": {"type": "categorical", "choices": ["gru", "lstm"]},
+                "attention": "additive",
+                "embedding_dim": 48,
+                "hidden_size": 96,
+                "dropout": 0.0,
+                "lr": 0.01,
+                "batch_tokens": 400,
+            }
+        },
+        "training": {"max_epochs": 8, "threads": 1},
+        "sampler": {"type": "random"},
+        "pruner": {"type": "none"},
+        "keep_checkpoints": 2,
+    }
+    study.update(fields)
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def parallel_files(workdir):
+    """JoeyNMT-style files: data/train.en + data/train.de, dev (seen in training) and test."""
+    (workdir / "data").mkdir()
+    write_parallel(workdir / "data", "train", SHORT)
+    write_parallel(workdir / "data", "dev", SHORT[:40])
+    write_parallel(workdir / "data", "test", SHORT[40:60])
+    return workdir
+
+
+def stored(name="translate"):
+    return optuna.load_study(study_name=name, storage="sqlite:///runs/hpo.db")
+
+
+def test_a_translation_study_records_bleu_per_epoch_and_its_checkpoint_scores_as_recorded(
+    parallel_files, capsys
+):
+    study_file = write_translation_study(parallel_files)
+    assert main(["grid-search", "--study", str(study_file)]) == 0
+
+    # Two trials (GRU, LSTM), each with BLEU reported every epoch and the sacrebleu signature.
+    trials = stored().get_trials()
+    assert sorted(t.params["cell"] for t in trials) == ["gru", "lstm"]
+    for t in trials:
+        assert sorted(t.intermediate_values) == list(range(1, 9))
+        assert max(t.intermediate_values.values()) > 0
+        assert t.user_attrs["sacrebleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+        assert t.value == t.intermediate_values[t.user_attrs["best_epoch"]]
+    with open("runs/translate/epochs.csv", newline="") as handle:
+        epochs = list(csv.DictReader(handle))
+    assert len(epochs) == 16
+    for row in epochs:
+        trial = trials[int(row["trial"])]
+        assert float(row["bleu"]) == pytest.approx(trial.intermediate_values[int(row["epoch"])])
+        assert 0 <= float(row["padding"]) < 0.5 and float(row["ppl"]) >= 1
+
+    # `hpo evaluate` loads the best trial's checkpoint and gets the dev BLEU it recorded.
+    best = stored().best_trial
+    assert best.value > 10  # the dev pairs were seen in training
+    capsys.readouterr()
+    assert main(["evaluate", "--study", str(study_file), "--split", "dev", "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["trial"] == best.number and scored["sentences"] == 40
+    assert scored["bleu"] == pytest.approx(best.value, abs=1e-9)
+    assert scored["signature"] == best.user_attrs["sacrebleu_signature"]
+    assert main(["evaluate", "--study", str(study_file), "--split", "test"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "test split, 20 sentences" in lines[0]
+    assert lines[1].startswith("BLEU = ") and "tok:13a" in lines[1]
+    assert lines[2].startswith("chrF = ")
+
+    # `hpo translate` prints one line per input line; greedy output scores the same BLEU.
+    write_lines(parallel_files / "dev-input.txt", [en for en, _ in SHORT[:40]])
+    argv = ["translate", "--study", str(study_file), "--input", "dev-input.txt", "--beam", "1"]
+    assert main(argv) == 0
+    translations = capsys.readouterr().out.splitlines()
+    assert len(translations) == 40
+    assert corpus_bleu(translations, [de for _, de in SHORT[:40]]).value == pytest.approx(
+        best.value, abs=1e-9
+    )
+    assert main([*argv[:-2], "--beam", "4", "--trial", str(best.number)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 40
+
+
+def test_hpo_train_retrains_a_trial_and_resumes(parallel_files, capsys):
+    study_file = write_translation_study(parallel_files, training={"max_epochs": 2, "threads": 1})
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    trial = stored().trials[0]
+
+    capsys.readouterr()
+    assert main(["train", "--study", str(study_file), "--trial", "0"]) == 0
+    first = capsys.readouterr().out
+    assert "epoch 1:" in first and "epoch 2:" in first
+    # The same params and seed give the trial's own learning curve.
+    assert f"bleu={trial.intermediate_values[2]:.2f}" in first.splitlines()[1]
+    kept = parallel_files / "runs/translate/train-0"
+    assert {"best.pt", "last.pt", "model.pt", "src.model", "tgt.model"} <= {
+        p.name for p in kept.iterdir()
+    }
+
+    assert main(["train", "--study", str(study_file), "--trial", "best", "--epochs", "3"]) == 0
+    resumed = capsys.readouterr().out
+    assert "epoch 1:" not in resumed and "epoch 3:" in resumed
+    assert "for 3 epoch(s)" in resumed
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_parallel_files_of_different_lengths_are_refused(parallel_files, capsys):
+    write_lines(parallel_files / "data/train.de", [de for _, de in SHORT[:-3]])
+    study_file = write_translation_study(parallel_files)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    line = one_error_line(capsys)
+    assert "train.en has 150 lines" in line and "train.de has 147" in line
+    assert not (parallel_files / "runs/hpo.db").exists()
+
+
+def test_an_empty_dev_set_is_refused(parallel_files, capsys):
+    write_lines(parallel_files / "data/dev.en", [])
+    write_lines(parallel_files / "data/dev.de", [])
+    study_file = write_translation_study(parallel_files)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    assert "the dev split is empty" in one_error_line(capsys)
+    assert not (parallel_files / "runs/hpo.db").exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"source": "parallel", "train": "data/train", "dev": "data/dev"},
+        {"source": "gettext"},
+    ],
+    ids=["parallel", "gettext"],
+)
+def test_an_unknown_language_code_is_refused(parallel_files, capsys, data):
+    data = {**data, "src_lang": "en", "tgt_lang": "deu"}
+    study_file = write_translation_study(parallel_files, data=data)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    line = one_error_line(capsys)
+    assert "data.tgt_lang: unknown language code 'deu'" in line
+    assert not (parallel_files / "runs/hpo.db").exists()
+
+
+def test_tsv_pairs_and_gettext_catalogs_are_read(workdir):
+    from hpo.config import load_study_config
+    from hpo.data.parallel_sources import load_translation_corpus
+
+    rows = [f"{en}\t{de}" for en, de in SHORT[:30]]
+    write_lines(workdir / "train.tsv", rows)
+    write_lines(workdir / "dev.tsv", rows[:5])
+    tsv = {"source": "parallel", "format": "tsv", "train": "train.tsv", "dev": "dev.tsv"}
+    corpus = load_translation_corpus(
+        load_study_config(
+            str(write_translation_study(workdir, data={**tsv, "src_lang": "en", "tgt_lang": "de"}))
+        ).data
+    )
+    assert (corpus.train.src[0], corpus.train.tgt[0]) == SHORT[0] and len(corpus.dev) == 5
+
+    gettext = {"source": "gettext", "src_lang": "de", "tgt_lang": "en", "max_pairs": 500}
+    config = load_study_config(str(write_translation_study(workdir, name="g", data=gettext)))
+    corpus = load_translation_corpus(config.data)
+    assert len(corpus.train) == 400 and len(corpus.dev) == 50 and len(corpus.test) == 50
+    english = {en for en, _ in pairs}
+    assert all(sentence in english for sentence in corpus.train.tgt)  # de -> en: English targets
