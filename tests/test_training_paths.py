@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
 import torch
 from optuna.trial import TrialState
@@ -137,3 +139,21 @@ def test_metrics_on_known_predictions():
     # F1 per class: 0: p=1/2 r=1/2 -> 0.5; 1: p=1 r=2/3 -> 0.8; 2: p=1/2 r=1 -> 2/3
     expected = (0.5 + 0.8 + 2 / 3) / 3
     assert abs(macro_f1(predictions, labels, 3) - expected) < 1e-6
+
+
+def test_hpo_train_reproduces_the_best_trial_from_its_json(workdir, capsys):
+    study_file = write_study(workdir, training={"max_epochs": 3}, pruner={"type": "none"})
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "2"]) == 0
+    capsys.readouterr()
+    assert main(["best", "--study", str(study_file), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    command = info["reproduce"]["command"].split()
+    assert command[:2] == ["hpo", "train"]
+
+    assert main(command[1:]) == 0
+    out = capsys.readouterr().out
+    assert f"trained trial {info['number']}" in out
+    directory = workdir / "runs/tiny" / f"train-{info['number']}"
+    _, _, meta = load_model(directory)
+    assert meta["value"] == info["value"]
+    assert meta["epoch"] == info["best_epoch"]

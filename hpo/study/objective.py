@@ -138,13 +138,18 @@ class Objective:
         return value
 
     def _checkpoint_meta(self, result, splits) -> dict[str, Any]:
-        return {
-            "task": self.config.task,
-            "vocab_size": splits.tokenizer.vocab_size,
-            "num_classes": self.data.corpus.num_classes,
-            "label_names": self.data.corpus.label_names,
-            "metric": self.config.metric,
-            "value": result.best_value,
-            "epoch": result.best_epoch,
-            "max_length": splits.tokenizer.max_length,
-        }
+        return classifier_checkpoint_meta(self.config, self.data.corpus, splits.tokenizer, result)
+
+
+def classifier_checkpoint_meta(config: StudyConfig, corpus, tokenizer, result) -> dict[str, Any]:
+    """What a classifier checkpoint holds besides its weights, to be loaded on its own."""
+    return {
+        "task": config.task,
+        "vocab_size": tokenizer.vocab_size,
+        "num_classes": corpus.num_classes,
+        "label_names": corpus.label_names,
+        "metric": config.metric,
+        "value": result.best_value,
+        "epoch": result.best_epoch,
+        "max_length": tokenizer.max_length,
+    }

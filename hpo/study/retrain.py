@@ -47,7 +47,11 @@ def train_trial(
     epochs: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> TrainSummary:
-    """Retrain (or resume) trial ``trial`` (``best`` or a number) of a translation study.
+    """Retrain trial ``trial`` (``best`` or a number) of a study for its full epochs.
+
+    Translation runs resume from the last checkpoint of an earlier ``hpo train``; a
+    classifier (a few minutes at most) is trained again from the start with the trial's
+    params and seed.
 
     Example:
         .. code-block:: python
@@ -71,8 +75,6 @@ def train_trial(
     from hpo.training.device import select_device
     from hpo.training.seq2seq_trainer import fit_seq2seq
 
-    if config.task != "translation":
-        raise BadInput(f"hpo train retrains translation studies; {config.name} is {config.task}")
     if epochs is not None and epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {epochs}")
     wanted = parse_trial(trial)
@@ -90,6 +92,8 @@ def train_trial(
 
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
+    if config.task == "classification":
+        return _train_classifier(config, wanted, params, seed, epochs, echo)
     corpus = load_translation_corpus(config.data)
     data = PreparedTranslationData(
         corpus, config.tokenizer, config.translation, runs_dir() / "cache"
@@ -130,6 +134,80 @@ def train_trial(
     return TrainSummary(
         config.name,
         wanted,
+        directory,
+        len(result.history),
+        result.best_epoch,
+        result.best_value,
+        config.metric,
+    )
+
+
+def _train_classifier(
+    config: StudyConfig,
+    number: int,
+    params: dict,
+    seed: int,
+    epochs: int | None,
+    echo: Callable[[str], None],
+) -> TrainSummary:
+    """Train a classification trial's configuration again and keep its best epoch's model."""
+    from hpo.data import load_classification_corpus
+    from hpo.data.prepare import PreparedClassificationData
+    from hpo.models import build
+    from hpo.study.checkpoints import save_checkpoint
+    from hpo.study.objective import classifier_checkpoint_meta, seed_everything
+    from hpo.study.translation_use import train_dir
+    from hpo.training import FitSettings, fit
+    from hpo.training.device import select_device
+
+    corpus = load_classification_corpus(config.data)
+    data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
+    splits = data.encoded(params.get("vocab_size"))
+    seed_everything(seed)
+    model = build(
+        "classification",
+        params,
+        vocab_size=splits.tokenizer.vocab_size,
+        num_classes=corpus.num_classes,
+    )
+    settings = FitSettings.from_params(
+        params,
+        max_epochs=epochs or config.training.max_epochs,
+        metric=config.metric,
+        maximize=config.direction == "maximize",
+        seed=seed,
+        amp=config.training.amp,
+        num_classes=corpus.num_classes,
+    )
+
+    def show(record) -> None:
+        echo(
+            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"val_loss={record.val_loss:.4f} accuracy={record.metrics['accuracy']:.4f} "
+            f"f1={record.metrics['f1']:.4f}"
+        )
+
+    result = fit(
+        model,
+        splits.train,
+        splits.dev,
+        params,
+        settings,
+        [show],
+        device=select_device(config.training.device),
+    )
+    directory = train_dir(study_dir_for(config.name), number)
+    if result.best_state is not None:
+        save_checkpoint(
+            directory,
+            state_dict=result.best_state,
+            params=params,
+            tokenizer_model=splits.tokenizer.model_path,
+            meta=classifier_checkpoint_meta(config, corpus, splits.tokenizer, result),
+        )
+    return TrainSummary(
+        config.name,
+        number,
         directory,
         len(result.history),
         result.best_epoch,

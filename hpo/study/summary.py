@@ -78,6 +78,7 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
             "study_file": study_file,
             "params": params,
             "seed": trial.user_attrs.get("seed"),
+            "command": f"hpo train --study {study_file or name} --trial {trial.number}",
         },
     }
 
