@@ -2,8 +2,9 @@
 
     python benchmarks/parallel_workers.py --trials 16 [--postgres URL] [--device cpu]
 
-Every trial trains for the same number of epochs (no pruning), so a trial is a fixed amount
-of work; with 2 workers each gets half of the CPU threads.
+Every trial trains the same GRU classifier for the same number of epochs (only the learning
+rate is searched, no pruning), so a trial is a fixed amount of work; with 2 workers each
+gets half of the CPU threads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ import sqlalchemy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, run, write_program_study
 
+FIXED_WORK_SPACE = {
+    "params": {
+        "arch": "gru",
+        "embedding_dim": 64,
+        "hidden_size": 64,
+        "bidirectional": True,
+        "batch_size": 32,
+        "vocab_size": 2000,
+        "lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+    }
+}
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -56,7 +68,7 @@ def main() -> None:
                     f"par-{store}-{workers}",
                     pruner={"type": "none"},
                     training={"max_epochs": args.epochs, "device": args.device},
-                    search_space="classifier-small",
+                    search_space=FIXED_WORK_SPACE,
                 )
                 seconds = run(
                     [

@@ -33,10 +33,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--reduction-factor", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     print(machine())
-    print(f"{args.trials} trials x up to {args.epochs} epochs, device {args.device}")
+    print(
+        f"{args.trials} trials x up to {args.epochs} epochs, reduction factor "
+        f"{args.reduction_factor}, device {args.device}"
+    )
     print("seed | pruning | epochs | seconds | best accuracy")
     ratios = []
     for seed in args.seeds:
@@ -50,7 +54,11 @@ def main() -> None:
                     directory,
                     name,
                     seed=seed,
-                    pruner={"type": pruner, "min_resource": 1, "reduction_factor": 3},
+                    pruner={
+                        "type": pruner,
+                        "min_resource": 1,
+                        "reduction_factor": args.reduction_factor,
+                    },
                     training={"max_epochs": args.epochs, "device": args.device},
                 )
                 run(

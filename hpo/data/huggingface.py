@@ -13,7 +13,8 @@ CLASSIFICATION_DATASETS = {
 }
 
 
-def _load_dataset(path: str):
+def load_hub_dataset(path: str, name: str | None = None, **kwargs):
+    """``datasets.load_dataset``, with every way of failing offline as one clear line."""
     try:
         import datasets
     except ImportError:
@@ -21,7 +22,7 @@ def _load_dataset(path: str):
             f"dataset {path!r} needs the 'datasets' package: pip install 'hpo[huggingface]'"
         ) from None
     try:
-        return datasets.load_dataset(path)
+        return datasets.load_dataset(path, name, **kwargs)
     except Exception as exc:  # offline, hub errors: all end the same way for the user
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataUnavailable(
@@ -32,7 +33,7 @@ def _load_dataset(path: str):
 def huggingface_corpus(config) -> ClassificationCorpus:
     """Build a corpus from a :class:`hpo.config.HuggingFaceData` section."""
     path, text_col, label_col = CLASSIFICATION_DATASETS[config.dataset]
-    dataset = _load_dataset(path)
+    dataset = load_hub_dataset(path)
     names = dataset["train"].features[label_col].names
 
     def convert(split) -> LabelledTexts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hpo.data.huggingface import load_hub_dataset
 from hpo.data.parallel import (
     ParallelTexts,
     TranslationCorpus,
@@ -9,7 +10,7 @@ from hpo.data.parallel import (
     read_tsv_pairs,
     split_pairs,
 )
-from hpo.errors import BadInput, DataUnavailable
+from hpo.errors import BadInput
 
 # dataset name -> Hugging Face path
 TRANSLATION_DATASETS = {"iwslt2017": "IWSLT/iwslt2017", "multi30k": "bentrevett/multi30k"}
@@ -85,22 +86,10 @@ def gettext_corpus(config) -> TranslationCorpus:
 def huggingface_translation_corpus(config) -> TranslationCorpus:
     """IWSLT2017 or Multi30k from the Hugging Face hub; ``datasets`` is imported only here."""
     path = TRANSLATION_DATASETS[config.dataset]
-    try:
-        import datasets
-    except ImportError:
-        raise DataUnavailable(
-            f"dataset {path!r} needs the 'datasets' package: pip install 'hpo[huggingface]'"
-        ) from None
-    try:
-        if config.config is not None:
-            dataset = datasets.load_dataset(path, config.config, trust_remote_code=True)
-        else:
-            dataset = datasets.load_dataset(path)
-    except Exception as exc:  # offline, hub errors: all end the same way for the user
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataUnavailable(
-            f"cannot load Hugging Face dataset {path!r} (offline?): {reason}"
-        ) from None
+    if config.config is not None:
+        dataset = load_hub_dataset(path, config.config, trust_remote_code=True)
+    else:
+        dataset = load_hub_dataset(path)
     src, tgt = config.src_lang, config.tgt_lang
 
     def convert(split) -> ParallelTexts:

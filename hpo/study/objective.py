@@ -21,8 +21,9 @@ from hpo.models import build, count_parameters
 from hpo.study.checkpoints import save_checkpoint, trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback
+from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.workers import THREADS_ENV, worker_name
-from hpo.training import DivergedError, FitSettings, fit
+from hpo.training import FitSettings, fit
 from hpo.training.device import describe, select_device
 
 
@@ -106,20 +107,11 @@ class Objective:
             self.epoch_log.append(trial.number, record)
 
         callbacks = [log_epoch, PruningCallback(trial, config.metric)]
-        try:
+        with recording_failure(trial):
             result = fit(
                 model, splits.train, splits.dev, params, settings, callbacks, device=self.device
             )
-        except DivergedError as exc:
-            trial.set_user_attr("fail_reason", f"diverged: {exc}")
-            raise
-        except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted")
-            raise
-
-        if result.best_value is None:
-            trial.set_user_attr("fail_reason", "no finite validation value")
-            raise DivergedError("no epoch gave a finite validation value")
+        require_finite_value(trial, result)
         last = result.history[-1]
         tokens_per_s = sum(r.tokens_per_s for r in result.history) / len(result.history)
         trial.set_user_attr("best_epoch", result.best_epoch)

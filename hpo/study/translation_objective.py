@@ -21,7 +21,7 @@ from hpo.study.checkpoints import trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback
 from hpo.study.translation_checkpoints import save_translation_checkpoint
-from hpo.training import DivergedError
+from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.training.metrics import corpus_bleu
 from hpo.training.seq2seq_trainer import (
     Seq2SeqResult,
@@ -117,18 +117,9 @@ def translation_trial(
         epoch_log.append(trial.number, record)
 
     callbacks = [log_epoch, PruningCallback(trial, config.metric)]
-    try:
+    with recording_failure(trial):
         result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
-    except DivergedError as exc:
-        trial.set_user_attr("fail_reason", f"diverged: {exc}")
-        raise
-    except KeyboardInterrupt:
-        trial.set_user_attr("fail_reason", "interrupted")
-        raise
-
-    if result.best_value is None:
-        trial.set_user_attr("fail_reason", "no finite validation value")
-        raise DivergedError("no epoch gave a finite validation value")
+    require_finite_value(trial, result)
     history = result.history
     trial.set_user_attr("best_epoch", result.best_epoch)
     trial.set_user_attr("stop_reason", result.stop_reason)
