@@ -198,10 +198,23 @@ def test_processes_starting_together_on_a_new_store_all_get_in(tmp_path):
         "storage = open_storage(sys.argv[1])\n"
         "optuna.create_study(storage=storage, study_name='s', load_if_exists=True)\n"
     )
+    # Readers (hpo best, a dashboard) that find the new file while it is set up must neither
+    # fail nor break the writers' set-up.
+    reader = (
+        "import sys, time\n"
+        "from hpo.errors import BadInput\n"
+        "from hpo.study.storage import open_storage\n"
+        "for _ in range(300):\n"
+        "    try:\n"
+        "        open_storage(sys.argv[1], existing=True)\n"
+        "        break\n"
+        "    except BadInput:\n"
+        "        time.sleep(0.05)\n"
+    )
     storage = f"sqlite:///{tmp_path}/runs/new.db"
     starters = [
-        subprocess.Popen([sys.executable, "-c", script, storage], stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
+        subprocess.Popen([sys.executable, "-c", code, storage], stderr=subprocess.PIPE, text=True)
+        for code in (reader, script, reader, script, script)
     ]
     for starter in starters:
         _, err = starter.communicate(timeout=120)

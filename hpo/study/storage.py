@@ -72,7 +72,7 @@ def open_storage(
     stopped beating for ``grace_period`` seconds is failed and retried with the same params
     (Optuna runs the check at the start of every trial of :meth:`optuna.Study.optimize`).
     """
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     parsed = parse_storage_url(url)
     engine_kwargs: dict = {}
@@ -83,7 +83,8 @@ def open_storage(
             raise BadInput(f"no store at {path}: run hpo optimize first, or give --storage")
         if not existing:
             path.parent.mkdir(parents=True, exist_ok=True)
-            creation_lock = path.with_name(path.name + ".lock")
+        # Even a reader stamps Optuna's version tables of a store it finds new.
+        creation_lock = path.with_name(path.name + ".lock")
         # Writers wait for each other instead of failing with "database is locked".
         engine_kwargs["connect_args"] = {"timeout": 120}
     else:
@@ -93,15 +94,16 @@ def open_storage(
         try:
             # On SQLite a lock file serialises table creation between local processes.
             with _file_lock(creation_lock):
-                if creation_lock is not None:
+                if creation_lock is not None and not existing:
                     _enable_wal(Path(parsed.database))
                 return _rdb_storage(url, engine_kwargs, heartbeat, existing)
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
             attempts += 1
-            # Two machines creating the tables of a new database at once: the loser sees
-            # "already exists" and finds complete tables when it tries again.
-            if "already exists" in reason and attempts < 3:
+            # Two machines setting up a new database at once: the loser sees "already exists"
+            # or a duplicate version row, and finds everything in place when it tries again.
+            setting_up = isinstance(exc, IntegrityError) or "already exists" in reason
+            if setting_up and attempts < 3:
                 time.sleep(attempts)
                 continue
             raise HpoError(f"cannot open storage {mask_url(url)}: {reason}") from None
@@ -109,10 +111,14 @@ def open_storage(
 
 @contextlib.contextmanager
 def _file_lock(path: Path | None) -> Iterator[None]:
-    if path is None:
+    try:
+        handle = open(path, "a") if path is not None else None  # noqa: SIM115
+    except OSError:  # a read-only folder: readers go on without the lock
+        handle = None
+    if handle is None:
         yield
         return
-    with open(path, "a") as handle:
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
