@@ -64,6 +64,23 @@ def write_program_study(directory: Path, name: str, **fields) -> Path:
     return path
 
 
+def optimize_command(study_file: Path, trials: int, storage: str, *extra: str) -> list[str]:
+    """``hpo optimize`` of ``trials`` trials of ``study_file`` on ``storage``."""
+    return [
+        sys.executable,
+        "-m",
+        "hpo",
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        str(trials),
+        "--storage",
+        storage,
+        *extra,
+    ]
+
+
 def run(command: list[str], cwd: Path, env: dict | None = None) -> float:
     """Wall seconds of a command that must succeed."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}

@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, run, write_program_study
+from common import machine, optimize_command, run, write_program_study
 
 FIXED_WORK_SPACE = {
     "params": {
@@ -71,20 +71,9 @@ def main() -> None:
                     search_space=FIXED_WORK_SPACE,
                 )
                 seconds = run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "hpo",
-                        "optimize",
-                        "--study",
-                        str(study_file),
-                        "--n-trials",
-                        str(args.trials),
-                        "--workers",
-                        str(workers),
-                        "--storage",
-                        url_for(workers),
-                    ],
+                    optimize_command(
+                        study_file, args.trials, url_for(workers), "--workers", str(workers)
+                    ),
                     cwd=directory,
                 )
                 rates[workers] = args.trials / seconds * 3600

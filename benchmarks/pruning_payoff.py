@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, run, write_program_study
+from common import machine, optimize_command, run, write_program_study
 
 
 def spent(study: optuna.Study) -> tuple[int, float, float]:
@@ -62,18 +62,7 @@ def main() -> None:
                     training={"max_epochs": args.epochs, "device": args.device},
                 )
                 run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "hpo",
-                        "optimize",
-                        "--study",
-                        str(study_file),
-                        "--n-trials",
-                        str(args.trials),
-                        "--storage",
-                        storage,
-                    ],
+                    optimize_command(study_file, args.trials, storage),
                     cwd=directory,
                 )
                 study = optuna.load_study(study_name=name, storage=storage)

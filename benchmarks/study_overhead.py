@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, run, write_program_study
+from common import machine, optimize_command, run, write_program_study
 
 
 def plain_optuna(study_file: str, n_trials: int, storage: str, cache: str) -> None:
@@ -139,18 +139,7 @@ def main() -> None:
                 work.mkdir()
                 storage = f"sqlite:///{work}/store.db"
                 if side == "hpo":
-                    command = [
-                        sys.executable,
-                        "-m",
-                        "hpo",
-                        "optimize",
-                        "--study",
-                        str(study_file),
-                        "--n-trials",
-                        str(args.trials),
-                        "--storage",
-                        storage,
-                    ]
+                    command = optimize_command(study_file, args.trials, storage)
                 else:
                     command = [
                         sys.executable,

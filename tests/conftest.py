@@ -22,17 +22,34 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run_hpo(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
-    """Run the real ``hpo`` command in a child process."""
+def hpo_env(env: dict | None = None) -> dict:
+    """This environment without the caller's HPO_* settings, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
     full_env.update(env or {})
+    return full_env
+
+
+def run_hpo(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+    """Run the real ``hpo`` command in a child process and wait for it."""
     return subprocess.run(
         [sys.executable, "-m", "hpo", *args],
         cwd=cwd,
-        env=full_env,
+        env=hpo_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def start_hpo(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start the real ``hpo`` command in a child process (to signal or watch it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hpo", *args],
+        cwd=cwd,
+        env=hpo_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

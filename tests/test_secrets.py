@@ -4,16 +4,13 @@ stored attribute."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import optuna
 import pytest
 
-from tests.conftest import write_study
+from tests.conftest import start_hpo, write_study
 from tests.postgres import fresh_database
 
 PASSWORD = "pw-Zq81-secret"
@@ -27,16 +24,7 @@ def secret_url(postgres_server):
 
 
 def hpo(*args, cwd, env=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
-    full_env.update(env or {})
-    return subprocess.Popen(
-        [sys.executable, "-m", "hpo", *args],
-        cwd=cwd,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_hpo(*args, cwd=cwd, env=env)
 
 
 def command_lines_of_children(pid: int) -> list[str]:

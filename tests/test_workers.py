@@ -14,22 +14,9 @@ import pytest
 from optuna.trial import TrialState
 
 from hpo.study.storage import open_storage
-from tests.conftest import write_study
+from tests.conftest import start_hpo, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-def start_hpo(*args, cwd, storage):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
-    env["HPO_STORAGE"] = storage
-    return subprocess.Popen(
-        [sys.executable, "-m", "hpo", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def try_load(storage):
@@ -77,7 +64,7 @@ def test_two_workers_share_one_study(tmp_path, storage):
         "--workers",
         "2",
         cwd=tmp_path,
-        storage=storage,
+        env={"HPO_STORAGE": storage},
     )
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
@@ -111,7 +98,7 @@ def test_a_killed_worker_is_recovered_and_its_trial_retried(tmp_path, storage):
         "--workers",
         "2",
         cwd=tmp_path,
-        storage=storage,
+        env={"HPO_STORAGE": storage},
     )
     study = None
     victim = None
@@ -159,7 +146,7 @@ def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):
         "--workers",
         "2",
         cwd=tmp_path,
-        storage=storage,
+        env={"HPO_STORAGE": storage},
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -183,7 +170,13 @@ def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):
     assert_logs_agree(tmp_path / "runs/tiny", study)
 
     rerun = start_hpo(
-        "optimize", "--study", str(study_file), "--n-trials", "1", cwd=tmp_path, storage=storage
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "1",
+        cwd=tmp_path,
+        env={"HPO_STORAGE": storage},
     )
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
