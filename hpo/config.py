@@ -495,6 +495,14 @@ def runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_ENV, "runs"))
 
 
+def cache_dir() -> Path:
+    """Where tokenizer models are cached, shared by all studies: ``runs/.cache/``.
+
+    A study name cannot start with a dot, so no study folder can be this one.
+    """
+    return runs_dir() / ".cache"
+
+
 def study_dir_for(name: str) -> Path:
     """Where a study's CSV logs and checkpoints live: ``runs/<study>/``."""
     return runs_dir() / name

@@ -17,7 +17,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hpo.cli import main
-from tests.conftest import PROJECT_ROOT, run_hpo
+from tests.conftest import PROJECT_ROOT, run_hpo, write_study
 
 
 @pytest.fixture
@@ -152,7 +152,21 @@ def test_delete_with_yes_removes_the_study_and_its_files_only(store_copy):
     assert not (store_copy / "runs/alpha").exists()
     assert sorted(p.name for p in (store_copy / "runs/beta").iterdir()) == beta_files
     assert len(load(store_copy, "beta").get_trials()) == beta_trials
-    assert (store_copy / "runs/cache").is_dir()
+    assert (store_copy / "runs/.cache").is_dir()
+
+
+def test_a_study_named_cache_is_deleted_without_the_tokenizer_cache(workdir):
+    write_study(workdir, "cache", training={"max_epochs": 1})
+    assert (
+        run_hpo("optimize", "--study", "cache.yaml", "--n-trials", "1", cwd=workdir).returncode == 0
+    )
+    tokenizers = sorted(p.name for p in (workdir / "runs/.cache").glob("spm-*.model"))
+    assert tokenizers and (workdir / "runs/cache/trials.csv").is_file()
+
+    result = run_hpo("delete", "--study", "cache", "--yes", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert not (workdir / "runs/cache").exists()
+    assert sorted(p.name for p in (workdir / "runs/.cache").glob("spm-*.model")) == tokenizers
 
 
 def hpo_with_input(cwd, text: str | None, *args: str) -> subprocess.CompletedProcess:

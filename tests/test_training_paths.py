@@ -123,12 +123,12 @@ def test_tokenizers_are_trained_once_per_vocabulary_size(workdir):
         pruner={"type": "none"},
     )
     assert main(["grid-search", "--study", str(study_file)]) == 0
-    models = sorted((workdir / "runs/cache").glob("spm-*.model"))
+    models = sorted((workdir / "runs/.cache").glob("spm-*.model"))
     assert len(models) == 2
     stamps = [m.stat().st_mtime_ns for m in models]
     assert main(["optimize", "--study", str(study_file), "--n-trials", "2"]) == 0
     assert [
-        m.stat().st_mtime_ns for m in sorted((workdir / "runs/cache").glob("spm-*.model"))
+        m.stat().st_mtime_ns for m in sorted((workdir / "runs/.cache").glob("spm-*.model"))
     ] == stamps
 
 

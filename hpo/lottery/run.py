@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
+from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
 from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.errors import BadInput, HpoError
@@ -101,7 +101,7 @@ def run_lottery(
     source = select_trial(config, settings.trial, storage_url)
 
     corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
+    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
     splits = data.encoded(source.params.get("vocab_size"))
     if config.training.threads:
         torch.set_num_threads(config.training.threads)

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import optuna
 
-from hpo.config import runs_dir, study_dir_for
+from hpo.config import study_dir_for
 from hpo.study.storage import mask_url, open_storage
 from hpo.study.summary import load_stored_study, resolve_study
-
-# Folders under runs/ that belong to no single study and are never deleted with one.
-_SHARED_FOLDERS = ("cache",)
-
 
 @dataclass
 class DeletionTarget:
@@ -37,10 +33,7 @@ class DeletionTarget:
         )
 
     def folder_to_remove(self) -> Path | None:
-        shared = {runs_dir() / name for name in _SHARED_FOLDERS}
-        if self.study_dir in shared or not self.study_dir.is_dir():
-            return None
-        return self.study_dir
+        return self.study_dir if self.study_dir.is_dir() else None
 
 
 def find_study_to_delete(ref: str, storage: str | None = None) -> DeletionTarget:

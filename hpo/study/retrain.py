@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
+from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
 from hpo.errors import BadInput, HpoError
 
 
@@ -96,7 +96,7 @@ def train_trial(
         return _train_classifier(config, wanted, params, seed, epochs, echo)
     corpus = load_translation_corpus(config.data)
     data = PreparedTranslationData(
-        corpus, config.tokenizer, config.translation, runs_dir() / "cache"
+        corpus, config.tokenizer, config.translation, cache_dir()
     )
     splits = data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
     seed_everything(seed)
@@ -161,7 +161,7 @@ def _train_classifier(
     from hpo.training.device import select_device
 
     corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
+    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
     splits = data.encoded(params.get("vocab_size"))
     seed_everything(seed)
     model = build(

@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 from hpo import __version__, space
-from hpo.config import StudyConfig, resolve_storage, runs_dir, study_dir_for
+from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
 from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
@@ -73,7 +73,7 @@ def _prepare_data(
     if config.task == "translation":
         return _prepare_translation_data(config)
     corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, runs_dir() / "cache")
+    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
     if "vocab_size" not in config.search_space.params:
         data.encoded()  # tokenizer problems surface before anything is stored
     return data
@@ -84,7 +84,7 @@ def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
 
     corpus = load_translation_corpus(config.data)
     data = PreparedTranslationData(
-        corpus, config.tokenizer, config.translation, runs_dir() / "cache"
+        corpus, config.tokenizer, config.translation, cache_dir()
     )
     searched = config.search_space.params
     if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
