@@ -211,6 +211,7 @@ def test_best_json_carries_what_reproduces_the_trial(store, hpo):
         "study_file": str(store / "alpha.yaml"),
         "params": {**best.user_attrs["fixed_params"], **best.params},
         "seed": best.user_attrs["seed"],
+        "device": best.user_attrs["device"],
         "command": f"hpo train --study {store / 'alpha.yaml'} --trial {best.number}",
     }
 

@@ -12,10 +12,10 @@ from hpo.cli import main
 from hpo.config import load_study_config
 from hpo.data import load_classification_corpus
 from hpo.data.batching import EncodedDataset
-from hpo.study.checkpoints import load_model
+from hpo.study.checkpoints import load_checkpoint, load_model
 from hpo.training import FitSettings, evaluate
 from hpo.training.metrics import accuracy, macro_f1
-from tests.conftest import write_study
+from tests.conftest import run_hpo, write_study
 
 BASE = {"embedding_dim": 16, "filter_sizes": "2,3", "num_filters": 8, "lr": 0.01, "batch_size": 32}
 
@@ -157,3 +157,37 @@ def test_hpo_train_reproduces_the_best_trial_from_its_json(workdir, capsys):
     _, _, meta = load_model(directory)
     assert meta["value"] == info["value"]
     assert meta["epoch"] == info["best_epoch"]
+
+
+def test_hpo_train_uses_the_thread_count_the_trial_ran_with(workdir):
+    # A worker of `--workers 2` on this machine trains on 1 thread; `hpo train` in a plain
+    # shell would use every core, and torch sums in another order then.
+    # Convolutions are where torch's CPU results depend on the thread count.
+    space = {
+        "params": {
+            "arch": "cnn",
+            "embedding_dim": 64,
+            "filter_sizes": "2,3,4",
+            "num_filters": 64,
+            "lr": 0.01,
+            "batch_size": 64,
+        }
+    }
+    write_study(workdir, search_space=space, pruner={"type": "none"}, training={"max_epochs": 2})
+    one_thread = {"HPO_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    optimized = run_hpo(
+        "optimize", "--study", "tiny.yaml", "--n-trials", "1", cwd=workdir, env=one_thread
+    )
+    assert optimized.returncode == 0, optimized.stderr
+    best = json.loads(run_hpo("best", "--study", "tiny.yaml", "--json", cwd=workdir).stdout)
+    assert best["device"] == "cpu (1 threads)"
+
+    trained = run_hpo("train", "--study", "tiny.yaml", "--trial", "0", cwd=workdir)
+    assert trained.returncode == 0, trained.stderr
+    # The same weights to the last bit, not only the same accuracy.
+    retrained = load_checkpoint(workdir / "runs/tiny/train-0")
+    original = load_checkpoint(workdir / "runs/tiny/trial-0")
+    assert retrained["value"] == best["value"]
+    assert original["state_dict"].keys() == retrained["state_dict"].keys()
+    for name, tensor in original["state_dict"].items():
+        assert torch.equal(tensor, retrained["state_dict"][name]), name

@@ -16,6 +16,7 @@ from hpo.config import study_dir_for
 from hpo.study.storage import mask_url, open_storage
 from hpo.study.summary import load_stored_study, resolve_study
 
+
 @dataclass
 class DeletionTarget:
     """A stored study about to be deleted, with what goes with it."""

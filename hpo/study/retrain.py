@@ -9,6 +9,7 @@ checkpoint, so ``hpo translate`` and ``hpo evaluate`` use it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,12 @@ class TrainSummary:
             f"trained trial {self.trial} of study {self.study} for {self.epochs} epoch(s); "
             f"{best}; model in {self.directory}"
         )
+
+
+def recorded_threads(device: str | None) -> int | None:
+    """The CPU thread count a trial ran with, from its ``device`` attribute (``cpu (N threads)``)."""
+    match = re.fullmatch(r"cpu \((\d+) threads?\)", device or "")
+    return int(match.group(1)) if match else None
 
 
 def train_trial(
@@ -90,14 +97,15 @@ def train_trial(
     params = {**frozen.user_attrs.get("fixed_params", {}), **frozen.params}
     seed = int(frozen.user_attrs.get("seed", config.seed))
 
-    if config.training.threads:
-        torch.set_num_threads(config.training.threads)
+    # Torch's CPU kernels sum in a different order with another thread count, so the trial's
+    # own count is what reproduces its value.
+    threads = config.training.threads or recorded_threads(frozen.user_attrs.get("device"))
+    if threads:
+        torch.set_num_threads(threads)
     if config.task == "classification":
         return _train_classifier(config, wanted, params, seed, epochs, echo)
     corpus = load_translation_corpus(config.data)
-    data = PreparedTranslationData(
-        corpus, config.tokenizer, config.translation, cache_dir()
-    )
+    data = PreparedTranslationData(corpus, config.tokenizer, config.translation, cache_dir())
     splits = data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
     seed_everything(seed)
     model = build_translator(params, splits)

@@ -83,9 +83,7 @@ def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
     from hpo.data.parallel_sources import load_translation_corpus
 
     corpus = load_translation_corpus(config.data)
-    data = PreparedTranslationData(
-        corpus, config.tokenizer, config.translation, cache_dir()
-    )
+    data = PreparedTranslationData(corpus, config.tokenizer, config.translation, cache_dir())
     searched = config.search_space.params
     if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
         data.encoded()  # tokenizer problems surface before anything is stored

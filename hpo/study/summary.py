@@ -62,6 +62,7 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
         "params": params,
         "best_epoch": trial.user_attrs.get("best_epoch"),
         "seed": trial.user_attrs.get("seed"),
+        "device": trial.user_attrs.get("device"),
         "datetime_start": trial.datetime_start.isoformat() if trial.datetime_start else None,
         "duration_s": (
             (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -73,11 +74,12 @@ def best(ref: str, storage: str | None = None) -> dict[str, Any]:
         "n_trials": len(trials),
         "study_file": study_file,
         # What a rerun of this trial needs: the study's data and training settings, these
-        # params (fixed ones included) and the trial's seed.
+        # params (fixed ones included), the trial's seed and, on CPU, its thread count.
         "reproduce": {
             "study_file": study_file,
             "params": params,
             "seed": trial.user_attrs.get("seed"),
+            "device": trial.user_attrs.get("device"),
             "command": f"hpo train --study {study_file or name} --trial {trial.number}",
         },
     }
@@ -89,7 +91,7 @@ def format_best(info: dict[str, Any]) -> str:
         f"best      trial {info['number']}: {info['metric'] or 'value'} = {info['value']:.6g}"
         f" ({info['direction']}), epoch {info['best_epoch']}",
         "params    " + ", ".join(f"{k}={v}" for k, v in sorted(info["params"].items())),
-        f"seed      {info['seed']}",
+        f"seed      {info['seed']}" + (f", {info['device']}" if info.get("device") else ""),
         f"trials    {info['n_trials']}: "
         + ", ".join(f"{n} {s.lower()}" for s, n in sorted(info["counts"].items())),
         f"checkpoint {info['checkpoint'] or '(none kept)'}",
