@@ -4,7 +4,9 @@
 
 Every trial trains the same GRU classifier for the same number of epochs (only the learning
 rate is searched, no pruning), so a trial is a fixed amount of work; with 2 workers each
-gets half of the CPU threads.
+gets half of the CPU threads. Two rates are printed: over the whole command (start-up of
+the processes included), and over the trials alone, from the first trial's start to the
+last trial's end as the store recorded them (what a long study converges to).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import optuna
 import sqlalchemy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,6 +50,33 @@ def postgres_database(admin_url: str) -> str | None:
     return sqlalchemy.engine.make_url(admin_url).set(database=name).render_as_string(False)
 
 
+def trials_span(study_name: str, storage: str) -> float:
+    """Seconds from the first trial's start to the last trial's end, as stored."""
+    trials = optuna.load_study(study_name=study_name, storage=storage).get_trials()
+    start = min(t.datetime_start for t in trials)
+    end = max(t.datetime_complete for t in trials)
+    return (end - start).total_seconds()
+
+
+def measure(
+    directory: Path, name: str, url: str, trials: int, workers: int, args, env=None
+) -> tuple[float, float]:
+    """Wall seconds of ``hpo optimize --workers N`` and seconds of its trials alone."""
+    study_file = write_program_study(
+        directory,
+        name,
+        pruner={"type": "none"},
+        training={"max_epochs": args.epochs, "device": args.device},
+        search_space=FIXED_WORK_SPACE,
+    )
+    seconds = run(
+        optimize_command(study_file, trials, url, "--workers", str(workers)),
+        cwd=directory,
+        env=env,
+    )
+    return seconds, trials_span(name, url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
@@ -61,27 +91,42 @@ def main() -> None:
         if postgres_database(args.postgres):
             stores["postgresql"] = lambda w: postgres_database(args.postgres)
         for store, url_for in stores.items():
-            rates = {}
+            rates, steady = {}, {}
             for workers in (1, 2):
-                study_file = write_program_study(
+                seconds, span = measure(
                     directory,
                     f"par-{store}-{workers}",
-                    pruner={"type": "none"},
-                    training={"max_epochs": args.epochs, "device": args.device},
-                    search_space=FIXED_WORK_SPACE,
-                )
-                seconds = run(
-                    optimize_command(
-                        study_file, args.trials, url_for(workers), "--workers", str(workers)
-                    ),
-                    cwd=directory,
+                    url_for(workers),
+                    args.trials,
+                    workers,
+                    args,
                 )
                 rates[workers] = args.trials / seconds * 3600
+                steady[workers] = args.trials / span * 3600
                 print(
                     f"{store:10s} {workers} worker(s): {seconds:7.1f} s, "
-                    f"{rates[workers]:7.0f} trials/hour"
+                    f"{rates[workers]:7.0f} trials/hour; trials alone {span:7.1f} s, "
+                    f"{steady[workers]:7.0f} trials/hour"
                 )
-            print(f"{store:10s} speed-up with 2 workers: {rates[2] / rates[1]:.2f}x")
+            print(
+                f"{store:10s} speed-up with 2 workers: {rates[2] / rates[1]:.2f}x "
+                f"(trials alone: {steady[2] / steady[1]:.2f}x)"
+            )
+        # What the second thread gives one worker bounds what a second process can add.
+        one_thread = {"HPO_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        _, span = measure(
+            directory,
+            "par-1thread",
+            f"sqlite:///{directory}/t1.db",
+            args.trials,
+            1,
+            args,
+            one_thread,
+        )
+        print(
+            f"sqlite     1 worker on 1 thread: trials alone {span:7.1f} s, "
+            f"{args.trials / span * 3600:7.0f} trials/hour"
+        )
 
 
 if __name__ == "__main__":

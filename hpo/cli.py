@@ -106,8 +106,8 @@ def best(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the best trial of a study: value, params, counts by state, checkpoint."""
-    from hpo.study.summary import best as best_of
-    from hpo.study.summary import format_best
+    from hpo.results.best import best as best_of
+    from hpo.results.best import format_best
 
     info = best_of(study, storage)
     typer.echo(json.dumps(info, indent=2) if as_json else format_best(info))
@@ -122,7 +122,7 @@ def report(
     storage: StorageOption = None,
 ) -> None:
     """Write one self-contained HTML page of a study: plots, top trials, config."""
-    from hpo.study.report import write_report
+    from hpo.results.report import write_report
 
     typer.echo(write_report(study, storage, out).text())
 
@@ -143,7 +143,7 @@ def trials(
     storage: StorageOption = None,
 ) -> None:
     """List the trials of a study: state, value, epochs, duration, params."""
-    from hpo.study.listing import list_trials, trials_csv, trials_table, write_text
+    from hpo.results.listing import list_trials, trials_csv, trials_table, write_text
 
     listing = list_trials(study, storage, state=state, sort=sort, limit=limit)
     if csv_path is None:
@@ -158,7 +158,7 @@ def trials(
 @app.command()
 def studies(storage: StorageOption = None) -> None:
     """List the studies in the store: task, trials by state, best value, last activity."""
-    from hpo.study.listing import list_studies, studies_table
+    from hpo.results.listing import list_studies, studies_table
 
     url, found = list_studies(storage)
     if found:
@@ -174,7 +174,7 @@ def delete(
     storage: StorageOption = None,
 ) -> None:
     """Delete a study from the store, and its runs/STUDY/ folder; asks first."""
-    from hpo.study.delete import delete_study, find_study_to_delete
+    from hpo.results.delete import delete_study, find_study_to_delete
 
     target = find_study_to_delete(study, storage)
     if not yes:
@@ -213,7 +213,7 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
     """Serve optuna-dashboard on the store (127.0.0.1 unless --host says otherwise)."""
-    from hpo.study.dashboard import serve
+    from hpo.results.dashboard import serve
 
     serve(storage=storage, study=study, host=host, port=port, echo=typer.echo)
 
@@ -264,7 +264,7 @@ def translate(
     storage: StorageOption = None,
 ) -> None:
     """Translate text with a trial's model: one output line per input line."""
-    from hpo.study.translation_use import find_trial_checkpoint, translate_lines
+    from hpo.study.translation.use import find_trial_checkpoint, translate_lines
 
     lines = _read_input_lines(input_path)
     found = find_trial_checkpoint(study, trial, storage)
@@ -296,7 +296,7 @@ def evaluate(
     """Score a trial's model on the dev or test split: BLEU and chrF with their signatures."""
     from dataclasses import asdict
 
-    from hpo.study.translation_use import evaluate_split, find_trial_checkpoint
+    from hpo.study.translation.use import evaluate_split, find_trial_checkpoint
 
     found = find_trial_checkpoint(study, trial, storage)
     result = evaluate_split(found, split, beam=beam, length_penalty=length_penalty)

@@ -10,8 +10,8 @@ import pytest
 from optuna.trial import TrialState
 
 from hpo.cli import main
-from hpo.study.report import render_html, top_trials
-from hpo.study.report_figures import learning_curves
+from hpo.results.report import render_html, top_trials
+from hpo.results.report_figures import learning_curves
 from tests.browser import view_page
 from tests.conftest import run_hpo
 

@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from hpo.config import StudyConfig
 from hpo.errors import BadInput
 from hpo.study.objective import trial_seed
-from hpo.study.summary import load_stored_study
+from hpo.study.stored import load_stored_study
 
 
 @dataclass

@@ -1,20 +1,20 @@
-"""Studies: optimize, grid search and what they found.
+"""Studies: optimize and grid search over a store, one trial at a time or in workers.
 
 Example:
     .. code-block:: python
 
         from hpo.config import load_study_config
-        from hpo.study import best, optimize
+        from hpo.study import optimize
 
-        optimize(load_study_config("demo"), n_trials=10)
-        print(best("demo")["params"])
+        summary = optimize(load_study_config("demo"), n_trials=10)
+        print(summary.best_value)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RunSummary", "best", "grid_search", "optimize"]
+__all__ = ["RunSummary", "grid_search", "optimize"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,8 +23,4 @@ def __getattr__(name: str) -> Any:
         from hpo.study import runner
 
         return getattr(runner, name)
-    if name == "best":
-        from hpo.study.summary import best
-
-        return best
     raise AttributeError(name)

@@ -71,7 +71,7 @@ class Objective:
 
         seed_everything(seed)
         if config.task == "translation":
-            from hpo.study.translation_objective import translation_trial
+            from hpo.study.translation.objective import translation_trial
 
             return translation_trial(
                 trial,

@@ -41,7 +41,7 @@ class TrainSummary:
 
 
 def recorded_threads(device: str | None) -> int | None:
-    """The CPU thread count a trial ran with, from its ``device`` attribute (``cpu (N threads)``)."""
+    """The CPU thread count of a trial, from its ``device`` attribute (``cpu (N threads)``)."""
     match = re.fullmatch(r"cpu \((\d+) threads?\)", device or "")
     return int(match.group(1)) if match else None
 
@@ -71,14 +71,14 @@ def train_trial(
     from hpo.data.parallel_sources import load_translation_corpus
     from hpo.data.prepare_translation import PreparedTranslationData
     from hpo.study.objective import seed_everything
-    from hpo.study.summary import load_stored_study
-    from hpo.study.translation_checkpoints import save_translation_checkpoint
-    from hpo.study.translation_objective import (
+    from hpo.study.stored import load_stored_study
+    from hpo.study.translation.checkpoints import save_translation_checkpoint
+    from hpo.study.translation.objective import (
         build_translator,
         checkpoint_meta,
         translation_settings,
     )
-    from hpo.study.translation_use import parse_trial, train_dir
+    from hpo.study.translation.use import parse_trial, train_dir
     from hpo.training.device import select_device
     from hpo.training.seq2seq_trainer import fit_seq2seq
 
@@ -164,7 +164,7 @@ def _train_classifier(
     from hpo.models import build
     from hpo.study.checkpoints import save_checkpoint
     from hpo.study.objective import classifier_checkpoint_meta, seed_everything
-    from hpo.study.translation_use import train_dir
+    from hpo.study.translation.use import train_dir
     from hpo.training import FitSettings, fit
     from hpo.training.device import select_device
 

@@ -1,43 +1,17 @@
-"""What a study found: the best trial and the counts of trials by state."""
+"""``hpo best``: the best trial of a study and the counts of trials by state."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-import optuna
 from optuna.trial import TrialState
 
-from hpo.config import StudyConfig, load_study_config, resolve_storage, study_dir_for
-from hpo.errors import BadInput, HpoError
+from hpo.config import study_dir_for
+from hpo.errors import HpoError
 from hpo.study.checkpoints import trial_dir
-from hpo.study.storage import mask_url, open_storage
-
-
-def resolve_study(ref: str, storage: str | None) -> tuple[str, StudyConfig | None, str]:
-    """``--study`` as a study file (name or path), or else as the name of a stored study."""
-    try:
-        config = load_study_config(ref)
-    except BadInput as exc:
-        if str(exc).startswith("unknown study") and "/" not in ref:
-            return ref, None, resolve_storage(storage)
-        raise
-    return config.name, config, resolve_storage(storage, config)
-
-
-def load_stored_study(name: str, storage_url: str) -> optuna.Study:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    storage = open_storage(storage_url, existing=True)
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise HpoError(f"cannot read studies from {mask_url(storage_url)}: {reason}") from None
-    except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        held = ", ".join(sorted(names)) or "no studies"
-        raise BadInput(f"no study {name!r} in {mask_url(storage_url)} (it holds: {held})") from None
+from hpo.study.storage import mask_url
+from hpo.study.stored import load_stored_study, resolve_study
 
 
 def best(ref: str, storage: str | None = None) -> dict[str, Any]:
@@ -99,4 +73,4 @@ def format_best(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["best", "format_best", "load_stored_study", "resolve_study"]
+__all__ = ["best", "format_best"]

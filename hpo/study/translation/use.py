@@ -51,7 +51,7 @@ def find_trial_checkpoint(ref: str, trial: str, storage: str | None) -> TrialChe
     """
     from optuna.trial import TrialState
 
-    from hpo.study.summary import load_stored_study, resolve_study
+    from hpo.study.stored import load_stored_study, resolve_study
 
     wanted = parse_trial(trial)
     name, config, storage_url = resolve_study(ref, storage)
@@ -98,7 +98,7 @@ def translate_lines(
     import torch
 
     from hpo.data.seq2seq_batching import ParallelDataset
-    from hpo.study.translation_checkpoints import load_translator
+    from hpo.study.translation.checkpoints import load_translator
     from hpo.training.translation_eval import translate_dataset
 
     if beam < 1:
@@ -159,7 +159,7 @@ def evaluate_split(
 
     from hpo.data.parallel_sources import load_translation_corpus
     from hpo.data.seq2seq_batching import ParallelDataset
-    from hpo.study.translation_checkpoints import load_translator
+    from hpo.study.translation.checkpoints import load_translator
     from hpo.training.translation_eval import evaluate_translation
 
     if split not in ("dev", "test"):

@@ -20,7 +20,7 @@ from hpo.config import resolve_storage, study_dir_for
 from hpo.errors import BadInput, HpoError
 from hpo.study.logs import trial_rows
 from hpo.study.storage import mask_url, open_storage, parse_storage_url
-from hpo.study.summary import load_stored_study, resolve_study
+from hpo.study.stored import load_stored_study, resolve_study
 
 if TYPE_CHECKING:
     from rich.table import Table

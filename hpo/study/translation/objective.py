@@ -20,7 +20,7 @@ from hpo.models import build, count_parameters
 from hpo.study.checkpoints import trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback
-from hpo.study.translation_checkpoints import save_translation_checkpoint
+from hpo.study.translation.checkpoints import save_translation_checkpoint
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.training.metrics import corpus_bleu
 from hpo.training.seq2seq_trainer import (

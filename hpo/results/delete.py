@@ -14,7 +14,7 @@ import optuna
 
 from hpo.config import study_dir_for
 from hpo.study.storage import mask_url, open_storage
-from hpo.study.summary import load_stored_study, resolve_study
+from hpo.study.stored import load_stored_study, resolve_study
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The page carries its own copy of plotly.js, so it opens offline and loads nothing from the
 network. Its header holds the study's config, the store (password masked), counts by state
-and the time pruning saved; then come the figures of :mod:`hpo.study.report_figures` and a
+and the time pruning saved; then come the figures of :mod:`hpo.results.report_figures` and a
 table of the best trials.
 """
 
@@ -19,11 +19,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import study_dir_for
+from hpo.results.listing import duration_s, require_single_objective, write_text
+from hpo.results.report_figures import Figure, all_figures, figure_html
 from hpo.study.checkpoints import trial_dir
-from hpo.study.listing import duration_s, require_single_objective, write_text
-from hpo.study.report_figures import Figure, all_figures, figure_html
 from hpo.study.storage import mask_url
-from hpo.study.summary import load_stored_study, resolve_study
+from hpo.study.stored import load_stored_study, resolve_study
 
 TOP_TRIALS = 10
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
