@@ -190,3 +190,40 @@ def test_the_learning_rate_warms_up_then_follows_the_plateau_schedule(tmp_path):
     last = torch.load(tmp_path / "ckpt/last.pt", weights_only=True)
     assert {"model", "optimizer", "scheduler", "scaler", "epoch", "step"} <= set(last)
     assert last["step"] == 2 * steps and last["scheduler"] is not None
+
+
+def test_cosine_after_warm_up_follows_the_exact_curve_and_resumes_on_it(tmp_path):
+    splits = prepared(short_pairs(60), tmp_path, vocab=120)
+    steps = len(list(splits.train.batches(200)))
+    params = dict(embedding_dim=16, hidden_size=16, lr=0.01, batch_tokens=200)
+    params.update(warmup_steps=steps + steps // 2, lr_schedule="cosine")
+    settings = Seq2SeqSettings.from_params(params, max_epochs=3, amp=False)
+
+    result = fit_seq2seq(model_for(splits, **params), splits, params, settings)
+
+    # Epoch 1 ends in warm-up; from epoch 2 on the cosine shares of 3 epochs: 3/4, then 1/4.
+    lrs = [r.lr for r in result.history]
+    assert lrs == pytest.approx([0.01 * steps / params["warmup_steps"], 0.0075, 0.0025])
+
+    # Stopped after 2 epochs (the third is cut short before its checkpoint) and resumed,
+    # the run stays on the same curve.
+    def stop_in_epoch_3(record):
+        if record.epoch == 3:
+            raise KeyboardInterrupt
+
+    directory = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        fit_seq2seq(
+            model_for(splits, **params),
+            splits,
+            params,
+            settings,
+            [stop_in_epoch_3],
+            None,
+            directory,
+        )
+    resumed = fit_seq2seq(
+        model_for(splits, **params), splits, params, settings, checkpoint_dir=directory, resume=True
+    )
+    assert [r.epoch for r in resumed.history] == [1, 2, 3]
+    assert [r.lr for r in resumed.history] == pytest.approx(lrs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -45,3 +46,12 @@ def build_scheduler(
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs))
     raise BadInput(f"unknown lr_schedule {name!r}; expected one of {SCHEDULES}")
+
+
+def cosine_factor(epoch: int, max_epochs: int) -> float:
+    """The share of the base learning rate that ``cosine`` gives epoch ``epoch`` (from 1).
+
+    The same values as :class:`torch.optim.lr_scheduler.CosineAnnealingLR` with
+    ``T_max=max_epochs`` stepped once per epoch: 1 in the first epoch, falling toward 0.
+    """
+    return 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / max(1, max_epochs)))

@@ -3,8 +3,10 @@
 Every epoch: batches under a token budget in a seeded random order; cross-entropy over real
 target tokens (optionally label-smoothed), gradients accumulated over ``accumulate`` batches,
 clipped, scaled under AMP on CUDA; the learning rate warmed up over the first optimizer
-steps; then validation (perplexity, greedy BLEU and chrF), epoch callbacks (epoch log,
-pruning), the schedule step, and, with a checkpoint folder, the last and best checkpoints
+steps (with ``cosine``, set at every step to the warm-up share times the epoch's cosine
+share, so that the two combine exactly and a resumed run stays on the same curve); then
+validation (perplexity, greedy BLEU and chrF), epoch callbacks (epoch log, pruning), the
+schedule step, and, with a checkpoint folder, the last and best checkpoints
 holding model, optimizer, scheduler and scaler state, from which training can resume.
 """
 
@@ -22,7 +24,7 @@ from torch import nn
 
 from hpo.data.prepare_translation import TranslationSplits
 from hpo.data.tokenizer import PAD_ID
-from hpo.training.builders import build_optimizer, build_scheduler
+from hpo.training.builders import build_optimizer, build_scheduler, cosine_factor
 from hpo.training.metrics import is_better
 from hpo.training.trainer import DivergedError, EpochCallback, EpochRecord, FitResult
 from hpo.training.translation_eval import TranslationScores, evaluate_translation
@@ -101,9 +103,13 @@ def fit_seq2seq(
     device = device or torch.device("cpu")
     model.to(device)
     optimizer = build_optimizer(model, params)
-    scheduler = build_scheduler(
-        optimizer, params, max_epochs=settings.max_epochs, maximize=settings.maximize
-    )
+    # Cosine is computed per step below, where it combines with warm-up exactly.
+    cosine = params.get("lr_schedule") == "cosine"
+    scheduler = None
+    if not cosine:
+        scheduler = build_scheduler(
+            optimizer, params, max_epochs=settings.max_epochs, maximize=settings.maximize
+        )
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss(
@@ -156,7 +162,11 @@ def fit_seq2seq(
                 out_of_time = True
             if i % settings.accumulate == 0 or i == len(batches) or out_of_time:
                 step += 1
-                _warm_up(optimizer, base_lrs, step, settings.warmup_steps)
+                if cosine:
+                    share = _warm_up_share(step, settings.warmup_steps)
+                    _set_lr(optimizer, base_lrs, share * cosine_factor(epoch, settings.max_epochs))
+                elif step <= settings.warmup_steps:
+                    _set_lr(optimizer, base_lrs, _warm_up_share(step, settings.warmup_steps))
                 if settings.clip_grad > 0:
                     scaler.unscale_(optimizer)
                     nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
@@ -241,12 +251,14 @@ def eval_batch_tokens(settings: Seq2SeqSettings) -> int:
     return max(settings.batch_tokens, 4000)
 
 
-def _warm_up(optimizer: torch.optim.Optimizer, base_lrs: list[float], step: int, warmup: int):
-    """Linear warm-up: the learning rate grows to its value over the first ``warmup`` steps;
-    later steps leave it to the schedule."""
-    if warmup > 0 and step <= warmup:
-        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-            group["lr"] = base * step / warmup
+def _warm_up_share(step: int, warmup: int) -> float:
+    """Linear warm-up: the share of the learning rate at optimizer step ``step`` (from 1)."""
+    return min(1.0, step / warmup) if warmup > 0 else 1.0
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, base_lrs: list[float], share: float) -> None:
+    for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+        group["lr"] = base * share
 
 
 def _save(state: dict[str, Any], path: Path) -> None:
