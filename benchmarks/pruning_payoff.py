@@ -6,6 +6,8 @@ sampler and seed, same number of trials, for each seed:
 
     python benchmarks/pruning_payoff.py --trials 30 --seeds 0 1 2 [--sampler tpe] [--device cpu]
 
+``--pruner hyperband`` (or ``median``) sets another pruner against no pruning.
+
 For the pruned study it also prints, for each rung, how many of the trials that reached it
 went on: SuccessiveHalving aims at 1 in ``reduction_factor``.
 """
@@ -58,12 +60,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--reduction-factor", type=int, default=3)
     parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
+    parser.add_argument(
+        "--pruner",
+        choices=["successive_halving", "hyperband", "median"],
+        default="successive_halving",
+        help="the pruner set against no pruning",
+    )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     print(machine())
     print(
         f"{args.trials} trials x up to {args.epochs} epochs, reduction factor "
-        f"{args.reduction_factor}, {args.sampler} sampler, device {args.device}"
+        f"{args.reduction_factor}, {args.pruner} against none, {args.sampler} sampler, "
+        f"device {args.device}"
     )
     print("seed | pruning | epochs | seconds | best accuracy")
     ratios = []
@@ -72,7 +81,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             directory = Path(tmp)
             storage = f"sqlite:///{directory}/bench.db"
-            for pruner in ("successive_halving", "none"):
+            for pruner in (args.pruner, "none"):
                 name = f"payoff-{pruner}-{seed}"
                 study_file = write_program_study(
                     directory,
@@ -98,14 +107,14 @@ def main() -> None:
                 print(f"{seed:4d} | {pruner:18s} | {epochs:6d} | {seconds:7.1f} | {best:.4f}")
                 if pruner == "successive_halving":
                     print(f"       {survival(study, rungs(args.epochs, args.reduction_factor))}")
-        (e_sh, s_sh, b_sh), (e_no, s_no, b_no) = results["successive_halving"], results["none"]
+        (e_sh, s_sh, b_sh), (e_no, s_no, b_no) = results[args.pruner], results["none"]
         ratios.append(e_no / e_sh)
         print(
             f"seed {seed}: {e_no / e_sh:.2f}x fewer epochs, {s_no / s_sh:.2f}x fewer seconds, "
             f"best {100 * (b_sh - b_no):+.2f} accuracy points with pruning"
         )
     print(
-        "epochs ratio (no pruning / SuccessiveHalving) per seed: "
+        f"epochs ratio (no pruning / {args.pruner}) per seed: "
         + ", ".join(f"{r:.2f}" for r in ratios)
     )
 
