@@ -1,8 +1,8 @@
 """What SuccessiveHalving saves: epochs and seconds spent, and the best value reached.
 
 On a real-text task (which program an English message of the gettext catalogs comes from,
-7 classes), the same study is run with SuccessiveHalving and with no pruning, same TPE
-sampler and seed, same number of trials, for each seed:
+7 classes), the same study is run with SuccessiveHalving and with no pruning, same sampler
+(TPE unless --sampler says otherwise) and seed, same number of trials, for each seed:
 
     python benchmarks/pruning_payoff.py --trials 30 --seeds 0 1 2 [--sampler tpe] [--device cpu]
 
