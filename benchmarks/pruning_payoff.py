@@ -24,6 +24,8 @@ import optuna
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, optimize_command, run, write_program_study
 
+from hpo.results.pruning_effect import rung_epochs, rung_shares
+
 
 def spent(study: optuna.Study) -> tuple[int, float, float]:
     """Epochs trained, seconds in trials, best value."""
@@ -33,24 +35,10 @@ def spent(study: optuna.Study) -> tuple[int, float, float]:
     return epochs, seconds, study.best_value
 
 
-def rungs(max_epochs: int, reduction_factor: int, min_resource: int = 1) -> list[int]:
-    """The epochs at which SuccessiveHalving decides, below the last epoch."""
-    epochs, rung = [], min_resource
-    while rung < max_epochs:
-        epochs.append(rung)
-        rung *= reduction_factor
-    return epochs
-
-
-def survival(study: optuna.Study, rung_epochs: list[int]) -> str:
-    """For each rung: trials that trained past it / trials that reached it."""
-    reached = [len(t.intermediate_values) for t in study.get_trials()]
-    parts = []
-    for rung in rung_epochs:
-        at = sum(n >= rung for n in reached)
-        past = sum(n > rung for n in reached)
-        parts.append(f"epoch {rung}: {past}/{at} ({past / max(at, 1):.0%})")
-    return "went on past " + ", ".join(parts)
+def survival(study: optuna.Study) -> str:
+    """For each rung of the stored study's pruner: trials that went on / that reached it."""
+    shares = rung_shares(study.get_trials(), rung_epochs(study.user_attrs["config"]))
+    return "went on past " + ", ".join(share.text() for share in shares)
 
 
 def main() -> None:
@@ -106,7 +94,7 @@ def main() -> None:
                 epochs, seconds, best = results[pruner]
                 print(f"{seed:4d} | {pruner:18s} | {epochs:6d} | {seconds:7.1f} | {best:.4f}")
                 if pruner == "successive_halving":
-                    print(f"       {survival(study, rungs(args.epochs, args.reduction_factor))}")
+                    print(f"       {survival(study)}")
         (e_sh, s_sh, b_sh), (e_no, s_no, b_no) = results[args.pruner], results["none"]
         ratios.append(e_no / e_sh)
         print(

@@ -67,6 +67,22 @@ def test_the_report_opens_offline_and_draws_every_plot(studied, tmp_path):
         view.text
     )
     assert "pruning saved" in view.text
+    # ... how many epochs the trials trained, and how many went on past each rung (alpha:
+    # 3 epochs, SuccessiveHalving with reduction factor 2, so rungs at epochs 1 and 2).
+    finished = [
+        t for t in study.get_trials() if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    ]
+    trained = sum(len(t.intermediate_values) for t in finished)
+    unpruned = sum(
+        3 if t.state == TrialState.PRUNED else len(t.intermediate_values) for t in finished
+    )
+    assert f"{trained} of {unpruned} without pruning" in view.text
+    assert trained < unpruned
+    for rung in (1, 2):
+        reached = sum(len(t.intermediate_values) >= rung for t in finished)
+        went_on = sum(len(t.intermediate_values) > rung for t in finished)
+        assert f"epoch {rung}: {went_on}/{reached} (" in view.text
+    assert "(SuccessiveHalving aims at 1 in 2)" in view.text
     assert "sqlite:///runs/hpo.db" in view.text
     # The top trials table starts with the best trial and names its checkpoint.
     best = study.best_trial

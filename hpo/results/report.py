@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import study_dir_for
 from hpo.results.listing import duration_s, require_single_objective, write_text
+from hpo.results.pruning_effect import epochs_trained, rung_epochs, rung_shares
 from hpo.results.report_figures import Figure, all_figures, figure_html
 from hpo.study.checkpoints import trial_dir
 from hpo.study.storage import mask_url
@@ -95,6 +96,25 @@ def top_trials(study: optuna.Study, limit: int = TOP_TRIALS) -> list[FrozenTrial
     return sorted(complete, key=lambda t: (sign * t.value, t.number))[:limit]
 
 
+def _pruning_facts(study: optuna.Study) -> list[tuple[str, str]]:
+    config = study.user_attrs.get("config") or {}
+    trials = study.get_trials(deepcopy=False)
+    longest = max((len(t.intermediate_values) for t in trials), default=0)
+    max_epochs = (config.get("training") or {}).get("max_epochs") or longest
+    trained, unpruned = epochs_trained(trials, max_epochs)
+    facts = [("epochs trained", f"{trained} of {unpruned} without pruning")]
+    shares = rung_shares(trials, rung_epochs(config))
+    if shares:
+        factor = (config.get("pruner") or {}).get("reduction_factor", 3)
+        facts.append(
+            (
+                "went on past each rung",
+                ", ".join(s.text() for s in shares) + f" (SuccessiveHalving aims at 1 in {factor})",
+            )
+        )
+    return facts
+
+
 def _header(study: optuna.Study, storage_url: str, counts: Counter) -> str:
     attrs = study.user_attrs
     spent = time_spent(study)
@@ -108,6 +128,7 @@ def _header(study: optuna.Study, storage_url: str, counts: Counter) -> str:
         ("time in complete trials", _seconds(spent["complete_s"])),
         ("time in pruned trials", _seconds(spent["pruned_s"])),
         ("pruning saved (estimate)", _seconds(spent["saved_s"])),
+        *_pruning_facts(study),
     ]
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts
