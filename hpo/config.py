@@ -139,11 +139,31 @@ class HuggingFaceData(_Strict):
 
     @model_validator(mode="after")
     def _pair_for_translation(self) -> HuggingFaceData:
+        from hpo.data.hub import HUB_DATASETS, iwslt2017_config
+
         if self.dataset in ("iwslt2017", "multi30k"):
             if self.src_lang is None or self.tgt_lang is None:
                 raise ValueError(f"{self.dataset} needs src_lang and tgt_lang")
-            if self.dataset == "iwslt2017" and self.config is None:
-                self.config = f"iwslt2017-{self.src_lang}-{self.tgt_lang}"
+            if self.dataset == "multi30k" and {self.src_lang, self.tgt_lang} != {"en", "de"}:
+                raise ValueError("multi30k holds English and German: src_lang/tgt_lang en, de")
+            if self.dataset == "iwslt2017":
+                try:
+                    derived = iwslt2017_config(self.src_lang, self.tgt_lang)
+                except BadInput as exc:
+                    raise ValueError(str(exc)) from None
+                known = HUB_DATASETS["iwslt2017"].configs
+                if self.config is None:
+                    self.config = derived
+                elif self.config not in known or set(self.config.split("-")[1:]) != {
+                    self.src_lang,
+                    self.tgt_lang,
+                }:
+                    raise ValueError(
+                        f"config {self.config!r} is not an IWSLT2017 configuration of "
+                        f"{self.src_lang}-{self.tgt_lang} (e.g. {derived})"
+                    )
+        elif self.config is not None or self.src_lang is not None or self.tgt_lang is not None:
+            raise ValueError(f"{self.dataset} is a classification set: no config or languages")
         return self
 
 

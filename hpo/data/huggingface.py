@@ -1,50 +1,61 @@
-"""Hugging Face ``ag_news`` and ``imdb`` adapters; ``datasets`` is imported only here."""
+"""Hugging Face corpora as hpo corpora: AG News and IMDB for classification, IWSLT2017 and
+Multi30k for translation. ``datasets`` is imported only when one is loaded (see
+:mod:`hpo.data.hub`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hpo.data.corpus import ClassificationCorpus, LabelledTexts
 from hpo.data.files import split_by_ratios
-from hpo.errors import DataUnavailable
-
-# dataset name -> (Hugging Face path, text column, label column)
-CLASSIFICATION_DATASETS = {
-    "ag_news": ("fancyzhx/ag_news", "text", "label"),
-    "imdb": ("stanfordnlp/imdb", "text", "label"),
-}
+from hpo.data.hub import column, has_split, label_names, load_split, local_config
+from hpo.data.parallel import ParallelTexts, TranslationCorpus
 
 
-def load_hub_dataset(path: str, name: str | None = None, **kwargs):
-    """``datasets.load_dataset``, with every way of failing offline as one clear line."""
-    try:
-        import datasets
-    except ImportError:
-        raise DataUnavailable(
-            f"dataset {path!r} needs the 'datasets' package: pip install 'hpo[huggingface]'"
-        ) from None
-    try:
-        return datasets.load_dataset(path, name, **kwargs)
-    except Exception as exc:  # offline, hub errors: all end the same way for the user
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataUnavailable(
-            f"cannot load Hugging Face dataset {path!r} (offline?): {reason}"
-        ) from None
+def huggingface_corpus(config: Any) -> ClassificationCorpus:
+    """A classification corpus from a :class:`hpo.config.HuggingFaceData` section.
 
+    Dev is cut from the hub's train split (``dev_fraction``, with ``seed``); test is the
+    hub's test split.
+    """
+    name = config.dataset
 
-def huggingface_corpus(config) -> ClassificationCorpus:
-    """Build a corpus from a :class:`hpo.config.HuggingFaceData` section."""
-    path, text_col, label_col = CLASSIFICATION_DATASETS[config.dataset]
-    dataset = load_hub_dataset(path)
-    names = dataset["train"].features[label_col].names
+    def convert(split: str) -> LabelledTexts:
+        rows = load_split(name, split)
+        labels = column(rows, "label")
+        names = label_names(name, rows, "label")
+        if names is not None and all(isinstance(v, int) for v in labels):
+            labels = [names[v] for v in labels]
+        return LabelledTexts(column(rows, "text"), [str(v) for v in labels])
 
-    def convert(split) -> LabelledTexts:
-        return LabelledTexts(list(split[text_col]), [names[i] for i in split[label_col]])
-
-    full_train = convert(dataset["train"])
+    full_train = convert("train")
     dev_fraction = config.dev_fraction
     train, dev, _ = split_by_ratios(full_train, 1.0 - dev_fraction, dev_fraction, config.seed)
     if config.max_train_examples is not None:
-        train = LabelledTexts(
-            train.texts[: config.max_train_examples], train.labels[: config.max_train_examples]
-        )
-    test = convert(dataset["test"])
-    return ClassificationCorpus(train, dev, test, f"huggingface:{config.dataset}")
+        n = config.max_train_examples
+        train = LabelledTexts(train.texts[:n], train.labels[:n])
+    return ClassificationCorpus(train, dev, convert("test"), f"huggingface:{name}")
+
+
+def huggingface_translation_corpus(config: Any) -> TranslationCorpus:
+    """IWSLT2017 (any pair the hub's parquet conversion has) or Multi30k, both directions.
+
+    IWSLT2017 rows hold a ``translation`` mapping per pair, Multi30k rows one column per
+    language; either way the study's ``src_lang`` and ``tgt_lang`` pick the sides.
+    """
+    name, src, tgt = config.dataset, config.src_lang, config.tgt_lang
+    folder = local_config(name, config.config) if config.config else None
+
+    def convert(split: str) -> ParallelTexts:
+        rows = load_split(name, split, folder)
+        if "translation" in rows.column_names:
+            pairs = column(rows, "translation")
+            return ParallelTexts([p[src] for p in pairs], [p[tgt] for p in pairs])
+        return ParallelTexts(column(rows, src), column(rows, tgt))
+
+    train = convert("train")
+    if config.max_train_examples is not None:
+        n = config.max_train_examples
+        train = ParallelTexts(train.src[:n], train.tgt[:n])
+    test = convert("test") if has_split(name, "test") else None
+    return TranslationCorpus(train, convert("validation"), test, f"huggingface:{name}", src, tgt)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from hpo.data.huggingface import load_hub_dataset
 from hpo.data.parallel import (
     ParallelTexts,
     TranslationCorpus,
@@ -11,9 +10,6 @@ from hpo.data.parallel import (
     split_pairs,
 )
 from hpo.errors import BadInput
-
-# dataset name -> Hugging Face path
-TRANSLATION_DATASETS = {"iwslt2017": "IWSLT/iwslt2017", "multi30k": "bentrevett/multi30k"}
 
 
 def load_translation_corpus(config) -> TranslationCorpus:
@@ -31,6 +27,8 @@ def load_translation_corpus(config) -> TranslationCorpus:
         return _files_corpus(config)
     if isinstance(config, GettextData):
         return gettext_corpus(config)
+    from hpo.data.huggingface import huggingface_translation_corpus
+
     return huggingface_translation_corpus(config)
 
 
@@ -80,33 +78,4 @@ def gettext_corpus(config) -> TranslationCorpus:
         f"gettext:{config.src_lang}-{config.tgt_lang}",
         config.src_lang,
         config.tgt_lang,
-    )
-
-
-def huggingface_translation_corpus(config) -> TranslationCorpus:
-    """IWSLT2017 or Multi30k from the Hugging Face hub; ``datasets`` is imported only here."""
-    path = TRANSLATION_DATASETS[config.dataset]
-    if config.config is not None:
-        dataset = load_hub_dataset(path, config.config, trust_remote_code=True)
-    else:
-        dataset = load_hub_dataset(path)
-    src, tgt = config.src_lang, config.tgt_lang
-
-    def convert(split) -> ParallelTexts:
-        columns = split.column_names
-        if "translation" in columns:
-            rows = split["translation"]
-            return ParallelTexts([r[src] for r in rows], [r[tgt] for r in rows])
-        missing = [lang for lang in (src, tgt) if lang not in columns]
-        if missing:
-            raise BadInput(f"{path} has no column {missing[0]!r} (columns: {columns})")
-        return ParallelTexts(list(split[src]), list(split[tgt]))
-
-    train = convert(dataset["train"])
-    if config.max_train_examples is not None:
-        n = config.max_train_examples
-        train = ParallelTexts(train.src[:n], train.tgt[:n])
-    test = convert(dataset["test"]) if "test" in dataset else None
-    return TranslationCorpus(
-        train, convert(dataset["validation"]), test, f"huggingface:{config.dataset}", src, tgt
     )
