@@ -59,8 +59,17 @@ def optimize(
         int, typer.Option(help="Worker processes on this machine sharing the study.")
     ] = 1,
     quiet: Annotated[bool, typer.Option(hidden=True)] = False,
+    warm_start: Annotated[
+        str | None,
+        typer.Option(help="Run the best configurations of this study (name or file) first."),
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option(help="How many of --warm-start's best to run [default: 5].")
+    ] = None,
 ) -> None:
     """Run (or continue) a study: sample, train, prune, record."""
+    if top is not None and warm_start is None:
+        raise BadInput("--top goes with --warm-start")
     if n_trials is not None and n_trials < 1:
         raise BadInput(f"--n-trials must be at least 1, got {n_trials}")
     if workers < 1:
@@ -78,6 +87,9 @@ def optimize(
         seed=seed,
         workers=workers,
         quiet=quiet,
+        warm_start=warm_start,
+        top=5 if top is None else top,
+        echo=(lambda _: None) if quiet else typer.echo,
     )
     if not quiet or summary.interrupted:
         _finish(summary)

@@ -27,13 +27,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from hpo.durations import parse_duration
 from hpo.errors import BadInput
-from hpo.space import SearchSpace
+from hpo.space import SearchSpace, check_point
 
 RUNS_DIR_ENV = "HPO_RUNS_DIR"
 STORAGE_ENV = "HPO_STORAGE"
@@ -316,6 +317,7 @@ class StudyConfig(_Strict):
     direction: Literal["maximize", "minimize"] | None = None
     objective_value: Literal["best", "last"] = "best"
     search_space: SearchSpace
+    start_with: list[dict[str, Any]] = Field(default_factory=list)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     sampler: SamplerConfig = Field(default_factory=SamplerConfig)
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
@@ -329,6 +331,14 @@ class StudyConfig(_Strict):
     path: Path | None = Field(None, exclude=True)
 
     _parse_time = field_validator("timeout", mode="before")(lambda cls, v: _duration(v))
+
+    @field_validator("start_with")
+    @classmethod
+    def _points_in_space(cls, points: list[dict[str, Any]], info: ValidationInfo) -> Any:
+        space = info.data.get("search_space")
+        if space is None:  # the space itself is wrong: that error is the one to show
+            return points
+        return [check_point(space, p, f"point {i + 1}") for i, p in enumerate(points)]
 
     @model_validator(mode="after")
     def _default_direction(self) -> StudyConfig:

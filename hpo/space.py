@@ -142,6 +142,7 @@ class SearchSpace(BaseModel):
     name: str = "inline"
     description: str = ""
     params: dict[str, Param]
+    start: dict[str, Scalar] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -178,7 +179,65 @@ class SearchSpace(BaseModel):
                                 f"which is not one of {possible}"
                             )
         self.params = dict(_dependency_order(self.params))
+        if self.start is not None:
+            self.start = check_point(self, self.start, "start")
         return self
+
+
+def value_problem(param: Any, value: Any) -> str | None:
+    """Why ``value`` is not a value ``param`` can take, or None if it is one."""
+    if isinstance(param, FixedParam):
+        return None if value == param.value else f"is fixed at {param.value!r}"
+    if isinstance(param, CategoricalParam):
+        return None if value in param.choices else f"is not one of {param.choices}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not a number"
+    if isinstance(param, IntParam) and not float(value).is_integer():
+        return "is not an integer"
+    values = param.grid_values()
+    if param.grid is not None or (values is not None and isinstance(param, FloatParam)):
+        on_grid = any(math.isclose(value, v, rel_tol=1e-9, abs_tol=1e-12) for v in values)
+        return None if on_grid else f"is not one of {values}"
+    if not param.low <= value <= param.high:
+        return f"lies outside [{param.low}, {param.high}]"
+    if isinstance(param, IntParam) and (int(value) - param.low) % param.step:
+        return f"is not {param.low} plus a multiple of {param.step}"
+    return None
+
+
+def check_point(space: SearchSpace, point: dict[str, Any], where: str) -> dict[str, Any]:
+    """A configuration checked against ``space``: its Optuna parameters, ready to enqueue.
+
+    Every value must be one the space can take; fixed values may be repeated. Active
+    parameters the point leaves out are sampled as usual; a value for a parameter whose
+    condition does not hold is refused (it would never be used).
+
+    Example:
+        >>> space = SearchSpace(params={"lr": {"type": "float", "low": 1e-4, "high": 1e-1},
+        ...                             "optimizer": "adam"})
+        >>> check_point(space, {"lr": 1e-3, "optimizer": "adam"}, "start")
+        {'lr': 0.001}
+    """
+    unknown = sorted(set(point) - set(space.params))
+    if unknown:
+        raise ValueError(f"{where}: {unknown[0]!r} is not a parameter of the search space")
+    assigned: dict[str, Any] = {}
+    for name, param in space.params.items():
+        undecided = [parent for parent in param.when if parent not in assigned]
+        if name in point and undecided:
+            raise ValueError(f"{where}: {name!r} depends on {undecided[0]!r}: give it too")
+        active = param.condition_holds(assigned)
+        if name not in point:
+            if active and isinstance(param, FixedParam):
+                assigned[name] = param.value
+            continue
+        if not active:
+            raise ValueError(f"{where}: {name!r} does not apply here (its condition: {param.when})")
+        problem = value_problem(param, point[name])
+        if problem:
+            raise ValueError(f"{where}: {name} value {point[name]!r} {problem}")
+        assigned[name] = point[name]
+    return {k: v for k, v in assigned.items() if not isinstance(space.params[k], FixedParam)}
 
 
 def _dependency_order(params: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -293,6 +352,7 @@ __all__ = [
     "FloatParam",
     "IntParam",
     "SearchSpace",
+    "check_point",
     "fixed_values",
     "grid_points",
     "grid_size",

@@ -19,6 +19,7 @@ from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.errors import BadInput
+from hpo.study import start_points
 from hpo.study.checkpoints import prune_checkpoints
 from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
@@ -233,12 +234,18 @@ def optimize(
     seed: int | None = None,
     workers: int = 1,
     quiet: bool = False,
+    warm_start: str | None = None,
+    top: int = 5,
+    echo: Echo = print,
 ) -> RunSummary:
     """Run (or continue) the study of ``config`` with its sampler and pruner.
 
     Stops after ``n_trials`` new trials or ``timeout`` seconds, whichever comes first; with
     neither given here or in the study file, after 20 trials. With ``workers`` > 1 the
     trials run in that many processes sharing the study (``n_trials`` in all).
+
+    A new study runs its space's ``start`` point and its ``start_with`` points first;
+    ``warm_start`` names another study whose ``top`` best configurations run first.
 
     Example:
         .. code-block:: python
@@ -253,7 +260,16 @@ def optimize(
         raise BadInput(f"--n-trials must be at least 1, got {n_trials}")
     if workers < 1:
         raise BadInput(f"--workers must be at least 1, got {workers}")
+    warm: list[start_points.StartPoint] = []
+    if warm_start is not None:
+        warm, notes = start_points.warm_start_points(
+            warm_start, top, config, resolve_storage(storage, config), storage
+        )
+        for note in notes:
+            echo(note)
     session = _Session(config, storage, seed)
+    first = start_points.configured_points(config) if session.before == 0 else []
+    start_points.enqueue(session.study, first + warm, echo)
     n_trials = n_trials or config.n_trials
     timeout = timeout or config.timeout
     if n_trials is None and timeout is None:
