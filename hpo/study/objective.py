@@ -20,8 +20,9 @@ from hpo.data.prepare import PreparedClassificationData
 from hpo.models import build, count_parameters
 from hpo.study.checkpoints import save_checkpoint, trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
-from hpo.study.pruning import PruningCallback
+from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.trial_outcome import recording_failure, require_finite_value
+from hpo.study.trivial import classification_floor
 from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.training import FitSettings, fit
 from hpo.training.device import describe, select_device
@@ -58,6 +59,12 @@ class Objective:
         self.worker = worker_name()
         self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)
         self.fixed = space.fixed_values(config.search_space)
+        corpus = getattr(data, "corpus", None)
+        self.floor = (
+            classification_floor(config.metric, corpus.train.labels, corpus.dev.labels)
+            if config.task == "classification"
+            else None
+        )
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -106,7 +113,8 @@ class Objective:
         def log_epoch(record) -> None:
             self.epoch_log.append(trial.number, record)
 
-        callbacks = [log_epoch, PruningCallback(trial, config.metric)]
+        pruning = PruningCallback(trial, config.metric, self.floor, first_rung(config.pruner))
+        callbacks = [log_epoch, pruning]
         with recording_failure(trial):
             result = fit(
                 model, splits.train, splits.dev, params, settings, callbacks, device=self.device

@@ -19,9 +19,10 @@ from hpo.data.prepare_translation import PreparedTranslationData, TranslationSpl
 from hpo.models import build, count_parameters
 from hpo.study.checkpoints import trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
-from hpo.study.pruning import PruningCallback
+from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.translation.checkpoints import save_translation_checkpoint
 from hpo.study.trial_outcome import recording_failure, require_finite_value
+from hpo.study.trivial import translation_floor
 from hpo.training.metrics import corpus_bleu
 from hpo.training.seq2seq_trainer import (
     Seq2SeqResult,
@@ -116,7 +117,8 @@ def translation_trial(
     def log_epoch(record) -> None:
         epoch_log.append(trial.number, record)
 
-    callbacks = [log_epoch, PruningCallback(trial, config.metric)]
+    floor = translation_floor(config.metric, splits.tgt_tokenizer.vocab_size)
+    callbacks = [log_epoch, PruningCallback(trial, config.metric, floor, first_rung(config.pruner))]
     with recording_failure(trial):
         result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
     require_finite_value(trial, result)
