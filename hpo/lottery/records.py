@@ -13,14 +13,13 @@ import csv
 import datetime
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 
+from hpo.atomic_files import atomic_write_text
 from hpo.lottery.experiment import RoundResult
 from hpo.study.storage import open_storage
 
@@ -107,7 +106,7 @@ class LotteryCsv:
         writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(self.rows)
-        _atomic_write(self.path, text.getvalue())
+        atomic_write_text(self.path, text.getvalue())
 
 
 def read_lottery_csvs(study_dir: Path) -> dict[str, list[dict[str, str]]]:
@@ -176,16 +175,3 @@ class LotteryStore:
         # create_trial stamps both times "now"; the round really took its seconds.
         trial.datetime_start = trial.datetime_complete - datetime.timedelta(seconds=result.seconds)
         self.study.add_trial(trial)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a log is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

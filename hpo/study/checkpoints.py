@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.atomic_files import atomic_copy, atomic_path, atomic_write_text
+
 if TYPE_CHECKING:
     import optuna
     import torch
@@ -27,14 +29,27 @@ def save_checkpoint(
     tokenizer_model: Path,
     meta: dict[str, Any],
 ) -> Path:
-    """Write model weights, params and the tokenizer model into ``directory``."""
+    """Write model weights, params and the tokenizer model into ``directory``.
+
+    Every file is written under a temporary name and renamed, ``model.pt`` last, so a
+    reader never loads a half-written file and finds the tokenizer wherever the model is.
+    """
+    atomic_copy(tokenizer_model, directory / TOKENIZER_FILE)
+    write_model_file(directory, state_dict=state_dict, params=params, meta=meta)
+    return directory
+
+
+def write_model_file(
+    directory: Path, *, state_dict: dict[str, torch.Tensor], params: dict[str, Any], meta: dict
+) -> None:
+    """``params.json``, then ``model.pt`` (weights, params, meta), each replaced in one step."""
     import torch
 
-    directory.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": state_dict, "params": params, **meta}, directory / CHECKPOINT_FILE)
-    shutil.copyfile(tokenizer_model, directory / TOKENIZER_FILE)
-    (directory / "params.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
-    return directory
+    atomic_write_text(
+        directory / "params.json", json.dumps(params, indent=2, sort_keys=True) + "\n"
+    )
+    with atomic_path(directory / CHECKPOINT_FILE) as tmp:
+        torch.save({"state_dict": state_dict, "params": params, **meta}, tmp)
 
 
 def load_checkpoint(directory: Path) -> dict[str, Any]:

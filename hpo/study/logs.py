@@ -14,11 +14,11 @@ import fcntl
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.atomic_files import atomic_write_text
 from hpo.study.checkpoints import trial_dir
 
 if TYPE_CHECKING:
@@ -63,24 +63,6 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    # mkstemp makes the file private (0600); logs are for everyone the umask allows.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _fmt(value: Any) -> Any:
@@ -141,7 +123,7 @@ def _upgrade_header(path: Path) -> None:
     writer = csv.DictWriter(buffer, EPOCH_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write_text(path, buffer.getvalue())
 
 
 def trial_rows(
@@ -187,22 +169,28 @@ def trial_rows(
 
 
 def write_trials_csv(study: optuna.Study, path: Path) -> None:
-    """Rewrite ``trials.csv`` from the store."""
-    columns, rows = trial_rows(study.get_trials(deepcopy=False), path.parent)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns)
-    writer.writeheader()
-    writer.writerows(rows)
+    """Rewrite ``trials.csv`` from the store.
+
+    The store is read under the file's lock: a snapshot taken before another writer's newer
+    one could otherwise replace the newer file.
+    """
     with _locked(path):
-        _atomic_write(path, buffer.getvalue())
+        columns, rows = trial_rows(study.get_trials(deepcopy=False), path.parent)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, buffer.getvalue())
 
 
 def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
     """Drop epoch rows of finished trials that the store never received."""
     if not path.exists():
         return
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     with _locked(path):
+        # Read under the lock: a row is appended (under it) only after its trial is in the
+        # store, so every row found here has its trial in this snapshot.
+        trials = {t.number: t for t in study.get_trials(deepcopy=False)}
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
         kept = []
@@ -219,7 +207,7 @@ def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
         writer = csv.DictWriter(buffer, EPOCH_COLUMNS)
         writer.writeheader()
         writer.writerows(kept)
-        _atomic_write(path, buffer.getvalue())
+        atomic_write_text(path, buffer.getvalue())
 
 
 def sync_logs(study: optuna.Study, study_dir: Path) -> None:

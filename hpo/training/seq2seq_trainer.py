@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo.atomic_files import atomic_path
 from hpo.data.prepare_translation import TranslationSplits
 from hpo.data.tokenizer import PAD_ID
 from hpo.training.builders import build_optimizer, build_scheduler, cosine_factor
@@ -262,7 +263,5 @@ def _set_lr(optimizer: torch.optim.Optimizer, base_lrs: list[float], share: floa
 
 
 def _save(state: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # a killed run never leaves a half-written checkpoint
+    with atomic_path(path) as tmp:  # a killed run never leaves a half-written checkpoint
+        torch.save(state, tmp)

@@ -3,12 +3,11 @@ what is needed to decode and score the way the trial was scored."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpo.study.checkpoints import CHECKPOINT_FILE
+from hpo.atomic_files import atomic_copy
+from hpo.study.checkpoints import CHECKPOINT_FILE, write_model_file
 
 if TYPE_CHECKING:
     import torch
@@ -35,13 +34,10 @@ def save_translation_checkpoint(
                                         params=params, src_tokenizer_model=src.model_path,
                                         tgt_tokenizer_model=tgt.model_path, meta=meta)
     """
-    import torch
-
-    directory.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": state_dict, "params": params, **meta}, directory / CHECKPOINT_FILE)
-    shutil.copyfile(src_tokenizer_model, directory / SRC_TOKENIZER_FILE)
-    shutil.copyfile(tgt_tokenizer_model, directory / TGT_TOKENIZER_FILE)
-    (directory / "params.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+    # model.pt comes last: where it is, its tokenizers are (each file renamed into place).
+    atomic_copy(src_tokenizer_model, directory / SRC_TOKENIZER_FILE)
+    atomic_copy(tgt_tokenizer_model, directory / TGT_TOKENIZER_FILE)
+    write_model_file(directory, state_dict=state_dict, params=params, meta=meta)
     return directory
 
 
