@@ -106,12 +106,33 @@ def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
 def split_pairs(
     pairs: ParallelTexts, train: float, dev: float, seed: int
 ) -> tuple[ParallelTexts, ParallelTexts, ParallelTexts]:
-    """Shuffle with ``seed`` and cut into train/dev/test by ratio (test takes the rest)."""
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    n_train = int(round(train * len(order)))
-    n_dev = int(round(dev * len(order)))
-    parts = (order[:n_train], order[n_train : n_train + n_dev], order[n_train + n_dev :])
+    """Shuffle with ``seed`` and cut into train/dev/test by ratio (test takes the rest).
+
+    All translations of one source sentence go to the same split: a source seen in
+    training with one translation must not be scored in dev or test with another. The
+    splits get their share of pairs as nearly as these groups allow (exactly, when every
+    source occurs once).
+
+    Example:
+        >>> pairs = ParallelTexts(["a", "a", "b", "c"], ["x", "y", "z", "w"])
+        >>> [sorted(part.src) for part in split_pairs(pairs, 0.5, 0.25, seed=0)]
+        [['a', 'a'], ['c'], ['b']]
+    """
+    by_source: dict[str, list[int]] = {}
+    for i, source in enumerate(pairs.src):
+        by_source.setdefault(source, []).append(i)
+    groups = list(by_source.values())
+    random.Random(seed).shuffle(groups)
+    n_train = int(round(train * len(pairs)))
+    n_dev = int(round(dev * len(pairs)))
+    targets = (n_train, n_dev, len(pairs) - n_train - n_dev)
+    parts: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for group in groups:
+        room = [target - len(part) for target, part in zip(targets, parts, strict=True)]
+        fitting = [k for k in range(3) if room[k] >= len(group)]
+        # The first split with room, so a corpus of distinct sources is cut in shuffled order.
+        chosen = fitting[0] if fitting else room.index(max(room))
+        parts[chosen].extend(group)
     return tuple(
         ParallelTexts([pairs.src[i] for i in part], [pairs.tgt[i] for i in part]) for part in parts
     )
