@@ -352,6 +352,11 @@ class StudyConfig(_Strict):
         )
         if translation_data != (self.task == "translation"):
             raise ValueError(f"data source {self.data.source} does not fit task {self.task}")
+        if self.task == "translation" and self.tokenizer.lowercase:
+            raise BadInput(
+                "tokenizer.lowercase: not for translation: BLEU is scored against the "
+                "references as written, case included"
+            )
         if self.direction is None:
             self.direction = METRIC_DIRECTIONS[self.metric]
         if self.sampler.seed is None:

@@ -7,10 +7,34 @@ import array
 import struct
 from pathlib import Path
 
+import pytest
 import yaml
 
-from hpo.config import load_study_config
+from hpo.cli import main
+from hpo.config import TokenizerConfig, TranslationConfig, load_study_config
+from hpo.data.languages import bleu_tokenize
+from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.parallel_sources import load_translation_corpus
+from hpo.data.prepare_translation import PreparedTranslationData
+from hpo.training.metrics import corpus_bleu
+
+# Targets as people write them: full-width punctuation, digits and letters, mixed case.
+JAPANESE = [
+    "「ファイル」を開く。",
+    "すべてのファイルを保存しますか？",
+    "バージョン２．１に更新しました！",
+    "ＧｉｔＨｕｂとGitLabの、URLです。",
+    "ＯＫを押してください（Ｃａｎｃｅｌで戻る）。",
+    "残り１０分です、Ｍr. Smith。",
+]
+ENGLISH = [
+    "Open the File「readme」now!",
+    "Save ALL changes？",
+    "Version ２.１ of GitHub is out！",
+    "Press ＯＫ or Cancel, Mr. Smith.",
+    "The URL is ＷＷＷ.example.ORG.",
+    "No, I'd rather NOT.",
+]
 
 
 def write_mo(path: Path, messages: dict[str, str]) -> None:
@@ -63,3 +87,29 @@ def test_one_source_with_two_translations_stays_in_one_split(tmp_path):
     assert not splits[0] & splits[1] and not splits[0] & splits[2] and not splits[1] & splits[2]
     assert len(corpus.train) + len(corpus.dev) + len(corpus.test) == 180
     assert abs(len(corpus.train) - 144) <= 1 and abs(len(corpus.dev) - 18) <= 1
+
+
+@pytest.mark.parametrize("tgt_lang, references", [("ja", JAPANESE), ("en", ENGLISH)])
+def test_a_model_that_outputs_each_reference_exactly_scores_100_bleu(
+    tmp_path, tgt_lang, references
+):
+    sources = [f"source sentence {i}" for i in range(len(references))]
+    pairs = ParallelTexts(sources * 4, references * 4)
+    corpus = TranslationCorpus(pairs, pairs, None, "toy", "de", tgt_lang)
+    splits = PreparedTranslationData(
+        corpus, TokenizerConfig(vocab_size=100), TranslationConfig(), tmp_path
+    ).encoded()
+
+    # The perfect model: its output ids are the reference's own target ids.
+    hypotheses = splits.tgt_tokenizer.decode(splits.dev.tgt_ids)
+    assert hypotheses == splits.dev_references
+    bleu = corpus_bleu(hypotheses, splits.dev_references, tokenize=bleu_tokenize(tgt_lang))
+    assert bleu.value == pytest.approx(100) and "case:mixed" in bleu.signature
+
+
+def test_lowercasing_a_translation_study_is_refused(tmp_path, capsys):
+    data = {"source": "parallel", "train": "train", "dev": "dev", "src_lang": "en"}
+    path = study_file(tmp_path, {**data, "tgt_lang": "de"}, tokenizer={"lowercase": True})
+    assert main(["optimize", "--study", path, "--n-trials", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tokenizer.lowercase" in err[0], err

@@ -77,7 +77,7 @@ class PreparedTranslationData:
             self._encoded[key] = self._encode(*key)
         return self._encoded[key]
 
-    def _tokenizer(self, texts: list[str], vocab_size: int) -> Tokenizer:
+    def _tokenizer(self, texts: list[str], vocab_size: int, *, target: bool) -> Tokenizer:
         config = self.tokenizer_config
         model_path = train_sentencepiece(
             texts,
@@ -85,15 +85,18 @@ class PreparedTranslationData:
             vocab_size=vocab_size,
             model_type=config.model_type,
             character_coverage=config.character_coverage,
-            lowercase=config.lowercase,
+            # The target side keeps its text as written: decoded output is scored against
+            # raw references, and a reference with "！" or "Ａ" must be reachable. The
+            # source may be NFKC-normalized (the config refuses lowercase for translation).
+            normalization="identity" if target else "nmt_nfkc",
         )
         return Tokenizer(model_path, max_length=config.max_length)
 
     def _encode(self, src_vocab_size: int, tgt_vocab_size: int) -> TranslationSplits:
         corpus = self.corpus
         # One model per language, trained on the train split only.
-        src_tok = self._tokenizer(corpus.train.src, src_vocab_size)
-        tgt_tok = self._tokenizer(corpus.train.tgt, tgt_vocab_size)
+        src_tok = self._tokenizer(corpus.train.src, src_vocab_size, target=False)
+        tgt_tok = self._tokenizer(corpus.train.tgt, tgt_vocab_size, target=True)
         src_ids, tgt_ids = src_tok.encode(corpus.train.src), tgt_tok.encode(corpus.train.tgt)
         limits = self.translation_config
         kept = filter_by_length(src_ids, tgt_ids, limits.max_tokens, limits.max_ratio)

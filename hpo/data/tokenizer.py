@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import sentencepiece as spm
 
@@ -33,17 +34,25 @@ def train_sentencepiece(
     model_type: str = "unigram",
     character_coverage: float = 1.0,
     lowercase: bool = False,
+    normalization: Literal["nmt_nfkc", "identity"] = "nmt_nfkc",
 ) -> Path:
     """Return the path of a sentencepiece model for ``texts``, training it if not cached.
+
+    ``normalization="identity"`` keeps the text as written (no NFKC, no case folding), so
+    decoding gives back what was encoded: translation targets need it, because BLEU compares
+    the decoded output with the raw references. ``lowercase`` folds case on top of NFKC.
 
     Training writes to a temporary name and renames, so workers sharing a cache never read a
     half-written model.
     """
+    if lowercase and normalization == "identity":
+        raise ValueError("an identity normalization keeps case; it cannot lowercase")
     settings = dict(
         vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=character_coverage,
         lowercase=lowercase,
+        normalization=normalization,
     )
     key = tokenizer_key(texts, settings)
     model_path = cache_dir / f"spm-{key}.model"
@@ -59,7 +68,7 @@ def train_sentencepiece(
                 vocab_size=vocab_size,
                 model_type=model_type,
                 character_coverage=character_coverage,
-                normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
+                normalization_rule_name=normalization + ("_cf" if lowercase else ""),
                 hard_vocab_limit=False,
                 pad_id=PAD_ID,
                 unk_id=UNK_ID,
