@@ -120,6 +120,12 @@ def _language(value: Any) -> Any:
     return check_language_code(value) if isinstance(value, str) else value
 
 
+def _sacrebleu_tokenizer(value: Any) -> Any:
+    from hpo.data.languages import check_bleu_tokenize  # sacrebleu only when one is named
+
+    return check_bleu_tokenize(value) if isinstance(value, str) else value
+
+
 class HuggingFaceData(_Strict):
     """A Hugging Face dataset, downloaded when online.
 
@@ -252,6 +258,8 @@ class TranslationConfig(_Strict):
     max_output_ratio: float = Field(1.5, gt=0)
     max_output_offset: int = Field(10, ge=0)
     bleu_tokenize: str | None = None  # sacrebleu tokenizer; default from the target language
+
+    _check_tokenize = field_validator("bleu_tokenize")(lambda cls, v: _sacrebleu_tokenizer(v))
 
 
 class TrainingConfig(_Strict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 # ISO 639-1: the two-letter codes data sets and sentencepiece file names use (train.ja).
 ISO_639_1 = frozenset(
     """
@@ -30,23 +32,55 @@ def check_language_code(code: str) -> str:
     return code
 
 
-def bleu_tokenize(target_language: str) -> str:
-    """sacrebleu's tokenizer for BLEU on ``target_language``.
+# What sacrebleu tokenizes a target language with by default: the first that works here.
+# Japanese and Korean text has no spaces, so 13a would score whole sentences as one word;
+# MeCab segments them into words, and where MeCab or its dictionary is missing, characters do.
+DEFAULT_BLEU_TOKENIZERS = {"zh": ("zh",), "ja": ("ja-mecab", "char"), "ko": ("ko-mecab", "char")}
 
-    Japanese and Korean are scored per character unless MeCab is installed: their text has
-    no spaces, so the default ``13a`` tokenizer would score whole sentences as one word.
+
+def bleu_tokenize(target_language: str) -> str:
+    """sacrebleu's tokenizer for BLEU on ``target_language``: the first of its defaults
+    that tokenizes a sentence on this machine (``ja-mecab`` only with a working MeCab and
+    dictionary).
 
     Example:
         >>> bleu_tokenize("de")
         '13a'
     """
-    if target_language == "zh":
-        return "zh"
-    if target_language in ("ja", "ko"):
-        module = "MeCab" if target_language == "ja" else "mecab_ko"
-        try:
-            __import__(module)
-        except ImportError:
-            return "char"
-        return f"{target_language}-mecab"
-    return "13a"
+    candidates = DEFAULT_BLEU_TOKENIZERS.get(target_language, ("13a",))
+    return next((name for name in candidates if tokenizer_problem(name) is None), "char")
+
+
+def check_bleu_tokenize(name: str) -> str:
+    """Return ``name`` if it is a sacrebleu tokenizer that works here, else raise ``ValueError``.
+
+    Example:
+        >>> check_bleu_tokenize("intl")
+        'intl'
+    """
+    from sacrebleu.metrics.bleu import BLEU
+
+    if name not in BLEU.TOKENIZERS:
+        known = ", ".join(sorted(BLEU.TOKENIZERS))
+        raise ValueError(f"unknown sacrebleu tokenizer {name!r}; known: {known}")
+    problem = tokenizer_problem(name)
+    if problem is not None:
+        raise ValueError(f"sacrebleu tokenizer {name} does not work here: {problem}")
+    return name
+
+
+@functools.cache
+def tokenizer_problem(name: str) -> str | None:
+    """Why sacrebleu's tokenizer ``name`` cannot score a sentence here, or None if it can.
+
+    Scoring one sentence is the test: MeCab may import while its dictionary is missing.
+    """
+    from sacrebleu.metrics.bleu import BLEU
+
+    sentence = "東京で「Hello, world!」と言った。"
+    try:
+        BLEU(tokenize=name).corpus_score([sentence], [[sentence]])
+    except Exception as exc:  # sacrebleu raises RuntimeError, AssertionError, ImportError...
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return lines[0] if lines else type(exc).__name__
+    return None

@@ -92,7 +92,9 @@ def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
 
 
 def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
-    """The study named in ``config``, created on first use; its direction must not change."""
+    """The study named in ``config``, created on first use; its direction (and for
+    translation, the sacrebleu signature of its BLEU) must not change."""
+    signature = _bleu_signature(config)
     storage = open_storage(storage_url, config.heartbeat)
     sampler = build_sampler(config.sampler)
     pruner = build_pruner(config.pruner, config.training.max_epochs)
@@ -113,12 +115,24 @@ def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
             f"study {config.name!r} in the store is to {study.direction.name.lower()}, "
             f"but its study file says {config.direction}"
         )
+    if signature is not None:
+        from hpo.study.translation.signature import agree_on_bleu_signature
+
+        agree_on_bleu_signature(study, signature)
     study.set_user_attr("task", config.task)
     study.set_user_attr("metric", config.metric)
     study.set_user_attr("hpo_version", __version__)
     study.set_user_attr("study_file", str(config.path) if config.path else "")
     study.set_user_attr("config", json.loads(config.model_dump_json(exclude={"storage", "path"})))
     return study
+
+
+def _bleu_signature(config: StudyConfig) -> str | None:
+    if config.task != "translation":
+        return None
+    from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
+
+    return bleu_signature(study_bleu_tokenize(config))
 
 
 def _quiet_optuna() -> None:

@@ -14,16 +14,15 @@ import optuna
 import torch
 
 from hpo.config import StudyConfig
-from hpo.data.languages import bleu_tokenize
 from hpo.data.prepare_translation import PreparedTranslationData, TranslationSplits
 from hpo.models import build, count_parameters
 from hpo.study.checkpoints import trial_dir, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.translation.checkpoints import save_translation_checkpoint
+from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trivial import translation_floor
-from hpo.training.metrics import corpus_bleu
 from hpo.training.seq2seq_trainer import (
     Seq2SeqResult,
     Seq2SeqSettings,
@@ -47,7 +46,7 @@ def translation_settings(
         amp=config.training.amp,
         max_output_ratio=limits.max_output_ratio,
         max_output_offset=limits.max_output_offset,
-        bleu_tokenize=limits.bleu_tokenize or bleu_tokenize(config.data.tgt_lang),
+        bleu_tokenize=study_bleu_tokenize(config),
     )
 
 
@@ -142,9 +141,3 @@ def translation_trial(
             meta=checkpoint_meta(config, splits, result, settings),
         )
     return value
-
-
-def bleu_signature(tokenize: str) -> str:
-    """sacrebleu's BLEU signature for one reference per sentence and ``tokenize``."""
-    # sacrebleu signs a metric only once it has scored something.
-    return corpus_bleu(["."], ["."], tokenize=tokenize).signature
