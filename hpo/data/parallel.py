@@ -133,6 +133,8 @@ def split_pairs(
         # The first split with room, so a corpus of distinct sources is cut in shuffled order.
         chosen = fitting[0] if fitting else room.index(max(room))
         parts[chosen].extend(group)
-    return tuple(
-        ParallelTexts([pairs.src[i] for i in part], [pairs.tgt[i] for i in part]) for part in parts
-    )
+
+    def texts(part: list[int]) -> ParallelTexts:
+        return ParallelTexts([pairs.src[i] for i in part], [pairs.tgt[i] for i in part])
+
+    return texts(parts[0]), texts(parts[1]), texts(parts[2])
