@@ -227,3 +227,27 @@ def test_cosine_after_warm_up_follows_the_exact_curve_and_resumes_on_it(tmp_path
     )
     assert [r.epoch for r in resumed.history] == [1, 2, 3]
     assert [r.lr for r in resumed.history] == pytest.approx(lrs)
+
+
+def test_a_checkpoint_holds_the_random_state_of_the_devices_it_trained_on(tmp_path):
+    splits = prepared(short_pairs(60), tmp_path, vocab=120)
+    params = dict(embedding_dim=16, hidden_size=16, dropout=0.3, lr=0.01, batch_tokens=200)
+    settings = Seq2SeqSettings.from_params(params, max_epochs=2, amp=False)
+    directory = tmp_path / "ckpt"
+
+    fit_seq2seq(model_for(splits, **params), splits, params, settings, checkpoint_dir=directory)
+
+    # The CPU generator as training left it; on CPU there is no CUDA generator to keep.
+    last = torch.load(directory / "last.pt", weights_only=True)
+    assert torch.equal(last["torch_rng"], torch.get_rng_state())
+    assert "cuda_rng" in last and last["cuda_rng"] is None
+
+    # A checkpoint written before the CUDA generators were saved still resumes.
+    del last["cuda_rng"]
+    last["epoch"] = 1
+    last["history"] = last["history"][:1]
+    torch.save(last, directory / "last.pt")
+    resumed = fit_seq2seq(
+        model_for(splits, **params), splits, params, settings, checkpoint_dir=directory, resume=True
+    )
+    assert [r.epoch for r in resumed.history] == [1, 2]

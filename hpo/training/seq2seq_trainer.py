@@ -7,7 +7,8 @@ steps (with ``cosine``, set at every step to the warm-up share times the epoch's
 share, so that the two combine exactly and a resumed run stays on the same curve); then
 validation (perplexity, greedy BLEU and chrF), epoch callbacks (epoch log, pruning), the
 schedule step, and, with a checkpoint folder, the last and best checkpoints
-holding model, optimizer, scheduler and scaler state, from which training can resume.
+holding model, optimizer, scheduler and scaler state and the random state (the CUDA
+generators' too on a GPU), from which training can resume.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def fit_seq2seq(
             scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        _restore_rng(state, device)
         step, first_epoch = state["step"], state["epoch"] + 1
         result.history = [EpochRecord(**r) for r in state["history"]]
         result.best_epoch, result.best_value = state["best_epoch"], state["best_value"]
@@ -212,7 +213,7 @@ def fit_seq2seq(
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "scaler": scaler.state_dict(),
                 "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
+                **_rng_state(device),
                 "epoch": epoch,
                 "step": step,
                 "history": [asdict(r) for r in result.history],
@@ -250,6 +251,25 @@ def validate(
 def eval_batch_tokens(settings: Seq2SeqSettings) -> int:
     """Validation batches: no gradients are kept, so they can be larger than training ones."""
     return max(settings.batch_tokens, 4000)
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    """Torch's random state: the CPU generator, and every CUDA generator where CUDA is used.
+
+    Dropout on a GPU draws from the CUDA generators, so a resumed run reproduces the
+    uninterrupted one only if they are restored too.
+    """
+    cuda = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+    return {"torch_rng": torch.get_rng_state(), "cuda_rng": cuda}
+
+
+def _restore_rng(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch_rng"])
+    cuda = state.get("cuda_rng")  # absent in checkpoints written before it was saved
+    if cuda and device.type == "cuda":
+        # Resumed on a machine with fewer GPUs: restore those that are there.
+        for index, rng in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(rng, index)
 
 
 def _warm_up_share(step: int, warmup: int) -> float:
