@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+FINISHED = ("COMPLETE", "PRUNED")  # a pruned trial trained and kept its last value
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,8 @@ class Check:
 
 
 def cuda_tests(check: Check) -> tuple[str, dict]:
-    argv = [sys.executable, "-m", "pytest", "-q", "-rf", "-m", "cuda", "-p", "no:cacheprovider"]
-    result = check.command([*argv, "tests/test_cuda.py"], cwd=ROOT, ok=(0, 1, 5))
+    argv = [sys.executable, "-m", "pytest", "tests/test_cuda.py", "-q", "-rf", "-m", "cuda"]
+    result = check.command([*argv, "-p", "no:cacheprovider"], cwd=ROOT, ok=(0, 1, 5))
     summary = last_line(result.stdout).strip("= ")
     if result.returncode == 5 and check.device == "cpu":
         return f"none selected without a GPU ({summary})", {"summary": summary}
@@ -205,9 +206,9 @@ def translation_study(check: Check) -> tuple[str, dict]:
         "3",
     )
     trials = check.stored_trials("gpu-check")
-    done = [t for t in trials if t.state.name == "COMPLETE" and math.isfinite(t.value)]
+    done = [t for t in trials if t.state.name in FINISHED and math.isfinite(t.value)]
     if len(done) < 3:
-        raise StepFailed(f"{len(done)} of 3 trials complete with a finite BLEU")
+        raise StepFailed(f"{len(done)} of 3 trials finished with a finite BLEU")
     best = max(done, key=lambda t: t.value)
     check.best = {"trial": best.number, "bleu": best.value}
     device = check.on_device(trials)
@@ -320,7 +321,7 @@ def two_workers(check: Check) -> tuple[str, dict]:
     check.hpo("optimize", "--study", str(study_file), "--n-trials", str(n), "--workers", "2")
     minutes = (time.perf_counter() - started) / 60
     trials = check.stored_trials("gpu-check-workers")
-    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    finished = [t for t in trials if t.state.name in FINISHED]
     workers = {t.user_attrs.get("worker") for t in finished}
     if len(finished) != n or len(workers) != 2:
         raise StepFailed(f"{len(finished)} of {n} trials finished, by {len(workers)} worker(s)")
