@@ -1,5 +1,5 @@
-"""Trials no better than the trivial predictor after the first rung are pruned, with the
-reason; trials that learn are not."""
+"""Trials no better than the trivial predictor at two reports in a row after the first rung
+are pruned, with the reason; trials that learn are not."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def test_a_trial_at_majority_class_accuracy_is_pruned_with_its_reason(workdir):
         "accuracy", ["common"] * 4 + ["rare"], ["common"] * 160 + ["rare"] * 40
     )
     assert trial.user_attrs["stop_reason"] == (
-        f"hopeless: accuracy {trial.intermediate_values[1]:.4g} at step 1 is no better than "
+        f"hopeless: accuracy {trial.intermediate_values[2]:.4g} at step 2 is no better than "
         f"always predicting 'common' ({floor.value:.4g}) and its loss no lower than "
         f"{floor.loss:.4g}"
     )
-    assert list(trial.intermediate_values) == [1]  # stopped at the first rung
+    assert list(trial.intermediate_values) == [1, 2]  # the second report at the floor
 
 
 def test_a_trial_that_learns_is_not_pruned_by_the_floor(workdir):

@@ -113,7 +113,9 @@ class Objective:
         def log_epoch(record) -> None:
             self.epoch_log.append(trial.number, record)
 
-        pruning = PruningCallback(trial, config.metric, self.floor, first_rung(config.pruner))
+        pruning = PruningCallback(
+            trial, config.metric, self.floor, first_rung(config.pruner), config.training.max_epochs
+        )
         callbacks = [log_epoch, pruning]
         with recording_failure(trial):
             result = fit(

@@ -117,7 +117,12 @@ def translation_trial(
         epoch_log.append(trial.number, record)
 
     floor = translation_floor(config.metric, splits.tgt_tokenizer.vocab_size)
-    callbacks = [log_epoch, PruningCallback(trial, config.metric, floor, first_rung(config.pruner))]
+    callbacks = [
+        log_epoch,
+        PruningCallback(
+            trial, config.metric, floor, first_rung(config.pruner), config.training.max_epochs
+        ),
+    ]
     with recording_failure(trial):
         result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
     require_finite_value(trial, result)
