@@ -8,6 +8,12 @@ from pathlib import Path
 from hpo.data.batching import EncodedDataset
 from hpo.data.corpus import ClassificationCorpus
 from hpo.data.tokenizer import Tokenizer, train_sentencepiece
+from hpo.params import integer
+
+# A space may search the vocabulary size; unset, the study's tokenizer.vocab_size holds.
+TOKENIZER_PARAMS = (
+    integer("vocab_size", None, "sentencepiece vocabulary size (tokenizer.vocab_size)", low=8),
+)
 
 
 @dataclass

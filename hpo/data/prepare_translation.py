@@ -9,6 +9,13 @@ from pathlib import Path
 from hpo.data.parallel import TranslationCorpus
 from hpo.data.seq2seq_batching import ParallelDataset
 from hpo.data.tokenizer import Tokenizer, train_sentencepiece
+from hpo.params import integer
+
+# A space may search each language's vocabulary size; unset, the study's tokenizer holds.
+TRANSLATION_TOKENIZER_PARAMS = (
+    integer("src_vocab_size", None, "source sentencepiece vocabulary size", low=8),
+    integer("tgt_vocab_size", None, "target sentencepiece vocabulary size", low=8),
+)
 
 
 @dataclass

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from hpo.data.tokenizer import PAD_ID
+from hpo.models.registry import Family, register
+from hpo.params import integer, real, sizes
+
+CNN_PARAMS = (
+    integer("embedding_dim", 128, "size of the token embeddings", low=1),
+    sizes("filter_sizes", "3,4,5", "convolution widths, one group of filters per width"),
+    integer("num_filters", 100, "filters per width", low=1),
+    real(
+        "dropout",
+        0.3,
+        "dropout on embeddings and pooled features",
+        low=0.0,
+        high=1.0,
+        high_inclusive=False,
+    ),
+)
 
 
 class CNNClassifier(nn.Module):
@@ -27,7 +45,7 @@ class CNNClassifier(nn.Module):
         embedding_dim: int = 128,
         filter_sizes: tuple[int, ...] = (3, 4, 5),
         num_filters: int = 100,
-        dropout: float = 0.5,
+        dropout: float = 0.3,
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
@@ -52,3 +70,17 @@ class CNNClassifier(nn.Module):
             features = features.masked_fill(~valid, float("-inf"))
             pooled.append(features.max(dim=2).values.clamp_min(0.0))
         return self.output(self.dropout(torch.cat(pooled, dim=1)))
+
+
+def build_cnn(values: dict[str, Any], vocab_size: int, num_classes: int) -> CNNClassifier:
+    return CNNClassifier(
+        vocab_size,
+        num_classes,
+        embedding_dim=values["embedding_dim"],
+        filter_sizes=values["filter_sizes"],
+        num_filters=values["num_filters"],
+        dropout=values["dropout"],
+    )
+
+
+CNN = register(Family("cnn", "classification", ("cnn",), CNN_PARAMS, build_cnn))

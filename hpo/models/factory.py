@@ -1,4 +1,9 @@
-"""Turn a trial's parameters into a model."""
+"""Turn a trial's parameters into a model: the family that ``arch`` selects builds it.
+
+The families register themselves where they are written (``cnn_classifier.py``,
+``rnn_classifier.py``, ``seq2seq.py``); the parameters they read and their defaults are
+declared there too.
+"""
 
 from __future__ import annotations
 
@@ -7,89 +12,37 @@ from typing import Any
 from torch import nn
 
 from hpo.errors import BadInput
-from hpo.models.cnn_classifier import CNNClassifier
-from hpo.models.init import initialise
-from hpo.models.rnn_classifier import RNNClassifier
-from hpo.models.seq2seq import Seq2Seq
-
-CLASSIFIER_ARCHS = ("cnn", "lstm", "gru")
-
-
-def parse_sizes(value: Any) -> tuple[int, ...]:
-    """``"3,4,5"``, ``[3, 4, 5]`` or ``3`` -> ``(3, 4, 5)``."""
-    if isinstance(value, (list, tuple)):
-        return tuple(int(v) for v in value)
-    return tuple(int(v) for v in str(value).replace(" ", "").split(",") if v)
-
-
-def build_classifier(params: dict[str, Any], vocab_size: int, num_classes: int) -> nn.Module:
-    """Build the classifier that ``params`` describe (see search_spaces/classifier.yaml)."""
-    arch = params.get("arch", "cnn")
-    embedding_dim = int(params.get("embedding_dim", 128))
-    dropout = float(params.get("dropout", 0.3))
-    if arch == "cnn":
-        model: nn.Module = CNNClassifier(
-            vocab_size,
-            num_classes,
-            embedding_dim=embedding_dim,
-            filter_sizes=parse_sizes(params.get("filter_sizes", "3,4,5")),
-            num_filters=int(params.get("num_filters", 100)),
-            dropout=dropout,
-        )
-    elif arch in ("lstm", "gru"):
-        model = RNNClassifier(
-            vocab_size,
-            num_classes,
-            cell=arch,
-            embedding_dim=embedding_dim,
-            hidden_size=int(params.get("hidden_size", 128)),
-            num_layers=int(params.get("num_layers", 1)),
-            bidirectional=bool(params.get("bidirectional", True)),
-            dropout=dropout,
-        )
-    else:
-        raise BadInput(f"unknown classifier arch {arch!r}; expected one of {CLASSIFIER_ARCHS}")
-    initialise(model, params.get("init", "default"))
-    return model
-
-
-def build_seq2seq(params: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
-    """Build the translation model that ``params`` describe (see search_spaces/seq2seq.yaml).
-
-    Example:
-        >>> model = build_seq2seq({"cell": "gru", "hidden_size": 32}, 100, 120)
-        >>> model.decoder.output.out_features
-        120
-    """
-    model = Seq2Seq(
-        src_vocab_size,
-        tgt_vocab_size,
-        cell=params.get("cell", "lstm"),
-        embedding_dim=int(params.get("embedding_dim", 128)),
-        hidden_size=int(params.get("hidden_size", 256)),
-        num_layers=int(params.get("num_layers", 1)),
-        bidirectional=bool(params.get("bidirectional", False)),
-        residual=bool(params.get("residual", False)),
-        attention=params.get("attention", "additive"),
-        dropout=float(params.get("dropout", 0.2)),
-        tie_embeddings=bool(params.get("tie_embeddings", False)),
-    )
-    initialise(model, params.get("init", "default"))
-    return model
+from hpo.models.init import INIT, initialise
+from hpo.models.registry import DEFAULT_ARCH, family_for
+from hpo.params import read_params
 
 
 def build(task: str, params: dict[str, Any], **sizes: int) -> nn.Module:
     """Build the model of ``task`` from a trial's parameters.
 
+    ``sizes`` are ``vocab_size`` and ``num_classes`` for classification, ``src_vocab_size``
+    and ``tgt_vocab_size`` for translation. Parameters a trial does not set take the
+    defaults that the family declares.
+
     Example:
-        >>> build("translation", {"hidden_size": 16}, src_vocab_size=40, tgt_vocab_size=50)
-        Seq2Seq(...)
+        >>> model = build("translation", {"hidden_size": 16}, src_vocab_size=40, tgt_vocab_size=50)
+        >>> type(model).__name__, model.decoder.output.out_features
+        ('Seq2Seq', 50)
+        >>> build("classification", {"arch": "gru"}, vocab_size=40, num_classes=3).rnn
+        GRU(128, 128, batch_first=True, bidirectional=True)
     """
-    if task == "classification":
-        return build_classifier(params, sizes["vocab_size"], sizes["num_classes"])
-    if task == "translation":
-        return build_seq2seq(params, sizes["src_vocab_size"], sizes["tgt_vocab_size"])
-    raise BadInput(f"unknown task {task!r}")
+    if task not in DEFAULT_ARCH:
+        raise BadInput(f"unknown task {task!r}")
+    arch = params.get("arch", DEFAULT_ARCH[task])
+    family = family_for(task, arch)
+    model = family.build(family.values(arch, params), **sizes)
+    initialise(model, read_params([INIT], params)["init"])
+    return model
+
+
+def build_classifier(params: dict[str, Any], vocab_size: int, num_classes: int) -> nn.Module:
+    """Build the classifier that ``params`` describe (see search_spaces/classifier.yaml)."""
+    return build("classification", params, vocab_size=vocab_size, num_classes=num_classes)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
+from hpo.params import choice
+
 INIT_SCHEMES = ("default", "xavier")
+
+# Every model family is initialised by this scheme after it is built.
+INIT = choice("init", "default", INIT_SCHEMES, "weight initialisation: PyTorch's, or Xavier")
 
 
 def initialise(model: nn.Module, scheme: str = "default") -> None:

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from hpo.data.tokenizer import PAD_ID
+from hpo.models.registry import Family, register
+from hpo.params import flag, integer, real
+
+# The cell is chosen by ``arch: lstm`` or ``arch: gru``.
+RNN_CLASSIFIER_PARAMS = (
+    integer("embedding_dim", 128, "size of the token embeddings", low=1),
+    integer("hidden_size", 128, "size of each direction's hidden state", low=1),
+    integer("num_layers", 1, "stacked recurrent layers", low=1),
+    flag("bidirectional", True, "read the text both ways and join the final states"),
+    real(
+        "dropout",
+        0.3,
+        "dropout on embeddings, between layers and before the output",
+        low=0.0,
+        high=1.0,
+        high_inclusive=False,
+    ),
+)
 
 
 class RNNClassifier(nn.Module):
@@ -60,3 +80,23 @@ class RNNClassifier(nn.Module):
         last_layer = hidden[-self.directions :]  # [dirs, B, H]
         features = torch.cat(list(last_layer), dim=1)
         return self.output(self.dropout(features))
+
+
+def build_rnn_classifier(
+    values: dict[str, Any], vocab_size: int, num_classes: int
+) -> RNNClassifier:
+    return RNNClassifier(
+        vocab_size,
+        num_classes,
+        cell=values["arch"],
+        embedding_dim=values["embedding_dim"],
+        hidden_size=values["hidden_size"],
+        num_layers=values["num_layers"],
+        bidirectional=values["bidirectional"],
+        dropout=values["dropout"],
+    )
+
+
+RNN_CLASSIFIER = register(
+    Family("rnn", "classification", ("lstm", "gru"), RNN_CLASSIFIER_PARAMS, build_rnn_classifier)
+)

@@ -9,15 +9,37 @@ encoder states (none, additive or multiplicative attention).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from hpo.data.tokenizer import PAD_ID
-from hpo.models.attention import AdditiveAttention, MultiplicativeAttention
+from hpo.models.attention import ATTENTIONS, AdditiveAttention, MultiplicativeAttention
+from hpo.models.registry import Family, register
+from hpo.params import choice, flag, integer, real
 
 CELLS = ("lstm", "gru")
+
+SEQ2SEQ_PARAMS = (
+    choice("cell", "lstm", CELLS, "recurrent cell of encoder and decoder"),
+    choice("attention", "additive", ATTENTIONS, "none, Bahdanau (additive) or Luong"),
+    integer("embedding_dim", 128, "size of source and target embeddings", low=1),
+    integer("hidden_size", 256, "decoder state and each encoder direction", low=1),
+    integer("num_layers", 1, "stacked layers of encoder and decoder", low=1),
+    flag("bidirectional", False, "read the source both ways; a bridge joins the states"),
+    flag("residual", False, "add each stacked layer's input to its output"),
+    real(
+        "dropout",
+        0.2,
+        "dropout on embeddings, between layers and before the output",
+        low=0.0,
+        high=1.0,
+        high_inclusive=False,
+    ),
+    flag("tie_embeddings", False, "share the decoder's input embeddings and output weights"),
+)
 
 
 @dataclass
@@ -285,3 +307,23 @@ class Seq2Seq(nn.Module):
                 use_gold = teacher_forcing >= 1.0 or float(torch.rand(())) < teacher_forcing
                 inputs = tgt_in[:, t + 1] if use_gold else logits.argmax(-1).detach()
         return torch.stack(outputs, dim=1)
+
+
+def build_seq2seq(values: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
+    """The recurrent translation model that ``values`` (every declared parameter) describe."""
+    return Seq2Seq(
+        src_vocab_size,
+        tgt_vocab_size,
+        cell=values["cell"],
+        embedding_dim=values["embedding_dim"],
+        hidden_size=values["hidden_size"],
+        num_layers=values["num_layers"],
+        bidirectional=values["bidirectional"],
+        residual=values["residual"],
+        attention=values["attention"],
+        dropout=values["dropout"],
+        tie_embeddings=values["tie_embeddings"],
+    )
+
+
+RNN_SEQ2SEQ = register(Family("rnn", "translation", ("rnn",), SEQ2SEQ_PARAMS, build_seq2seq))

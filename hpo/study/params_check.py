@@ -1,99 +1,123 @@
-"""Check a search space against what the models and trainer accept, before a study starts.
+"""Check a search space against the parameters that code declares, before a study starts.
 
-A value that only the objective would refuse (``arch: transformer``) must be bad input,
-found before anything is stored, not a failed trial.
+What a trial may set is what its code reads: the task's trainer (optimizer and schedule
+included) and tokenizer, the ``init`` scheme, and the parameters of every model family the
+space's ``arch`` can select (see :mod:`hpo.models.registry`). A name nobody declares, a value
+of the wrong type, out of range, or a choice that does not exist (``arch: transformer`` until
+such a family is registered) is bad input, found before anything is stored, not a failed
+trial.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from hpo.data.prepare import TOKENIZER_PARAMS
+from hpo.data.prepare_translation import TRANSLATION_TOKENIZER_PARAMS
 from hpo.errors import BadInput
-from hpo.models.attention import ATTENTIONS
-from hpo.models.factory import CLASSIFIER_ARCHS, parse_sizes
-from hpo.models.init import INIT_SCHEMES
-from hpo.models.seq2seq import CELLS
-from hpo.space import CategoricalParam, FixedParam, SearchSpace
-from hpo.training.builders import OPTIMIZERS, SCHEDULES
+from hpo.models import registry
+from hpo.models.init import INIT
+from hpo.params import Param
+from hpo.space import CategoricalParam, FixedParam, FloatParam, SearchSpace
+from hpo.training.seq2seq_trainer import SEQ2SEQ_TRAINER_PARAMS
+from hpo.training.trainer import TRAINER_PARAMS
 
-KNOWN_CHOICES = {
-    "arch": CLASSIFIER_ARCHS,
-    "optimizer": OPTIMIZERS,
-    "lr_schedule": SCHEDULES,
-    "init": INIT_SCHEMES,
-    # translation models
-    "cell": CELLS,
-    "attention": ATTENTIONS,
-    "residual": (True, False),
-    "tie_embeddings": (True, False),
-}
-INF = float("inf")
-# name -> (low, high, whether low is allowed, whether high is allowed)
-NUMERIC_LIMITS = {
-    "dropout": (0.0, 1.0, True, False),
-    "lr": (0.0, INF, False, False),
-    "weight_decay": (0.0, INF, True, False),
-    "clip_grad": (0.0, INF, True, False),
-    "batch_size": (1, INF, True, False),
-    "embedding_dim": (1, INF, True, False),
-    "hidden_size": (1, INF, True, False),
-    "num_layers": (1, INF, True, False),
-    "num_filters": (1, INF, True, False),
-    "vocab_size": (8, INF, True, False),
-    # translation models and their trainer
-    "src_vocab_size": (8, INF, True, False),
-    "tgt_vocab_size": (8, INF, True, False),
-    "batch_tokens": (1, INF, True, False),
-    "accumulate": (1, INF, True, False),
-    "warmup_steps": (0, INF, True, False),
-    "label_smoothing": (0.0, 1.0, True, False),
-    "teacher_forcing": (0.0, 1.0, True, True),
+# What a trial of each task reads besides its model family's own parameters.
+TASK_PARAMS: dict[str, tuple[Param, ...]] = {
+    "classification": (*TRAINER_PARAMS, *TOKENIZER_PARAMS, INIT),
+    "translation": (*SEQ2SEQ_TRAINER_PARAMS, *TRANSLATION_TOKENIZER_PARAMS, INIT),
 }
 
 
-def _within(value: float, low: float, high: float, low_ok: bool, high_ok: bool) -> bool:
-    above = value >= low if low_ok else value > low
-    below = value <= high if high_ok else value < high
-    return above and below
+def check_search_space(space: SearchSpace, task: str) -> None:
+    """Raise :class:`BadInput` naming the first parameter or value no code of ``task`` accepts.
+
+    Example:
+        .. code-block:: python
+
+            space = SearchSpace.model_validate({"params": {"flux_capacitor": 1.21}})
+            check_search_space(space, "translation")
+            # BadInput: search space inline: unknown parameter 'flux_capacitor' for
+            # translation; known: accumulate, arch, attention, ...
+    """
+    selectable = _selectable_archs(space, task)
+    shared = {p.name: p for p in TASK_PARAMS[task]}
+    for name, param in space.params.items():
+        if name == "arch":
+            continue
+        archs = _active_archs(param, selectable)
+        if name in shared:
+            declared = [shared[name]]
+        else:
+            declared = [p for f in _families(task, archs) if (p := f.param(name)) is not None]
+        if not declared:
+            raise BadInput(
+                f"search space {space.name}: unknown parameter {name!r} for "
+                f"{task}{_scope(task, archs)}; known: {', '.join(_known(task, archs))}"
+            )
+        for declaration in declared:
+            _check_values(space, name, param, declaration)
+
+
+def _selectable_archs(space: SearchSpace, task: str) -> list[str]:
+    """The ``arch`` values a trial of ``space`` can have; each must select a family."""
+    selector = registry.arch_param(task)
+    param = space.params.get("arch")
+    if param is None:
+        return [selector.default]
+    _check_values(space, "arch", param, selector)
+    archs = list(dict.fromkeys(_values(param)))
+    if param.when and selector.default not in archs:
+        # Where its condition fails a trial has no arch, and gets the default family.
+        archs.append(selector.default)
+    return archs
+
+
+def _active_archs(param: Any, selectable: list[str]) -> list[str]:
+    """The archs under which ``param`` can be active (its ``when`` may narrow them)."""
+    wanted = param.when.get("arch")
+    if wanted is None:
+        return selectable
+    allowed = wanted if isinstance(wanted, list) else [wanted]
+    return [arch for arch in selectable if arch in allowed]
+
+
+def _families(task: str, archs: list[str]) -> list[registry.Family]:
+    found: list[registry.Family] = []
+    for arch in archs:
+        family = registry.family_for(task, arch)
+        if family not in found:
+            found.append(family)
+    return found
+
+
+def _known(task: str, archs: list[str]) -> list[str]:
+    names = {"arch", *(p.name for p in TASK_PARAMS[task])}
+    for family in _families(task, archs):
+        names.update(p.name for p in family.params)
+    return sorted(names)
+
+
+def _scope(task: str, archs: list[str]) -> str:
+    if set(archs) == set(registry.archs(task)):
+        return ""
+    return f" with arch {', '.join(archs)}"
 
 
 def _values(param: Any) -> list[Any]:
+    """The values to check: every choice, or a range's ends (the checks are monotone)."""
     if isinstance(param, (CategoricalParam, FixedParam)):
         return param.grid_values()
     return [param.low, param.high]
 
 
-def check_search_space(space: SearchSpace) -> None:
-    """Raise :class:`BadInput` naming the first parameter value no model or trainer accepts."""
-    for name, param in space.params.items():
-        values = _values(param)
-        if name in KNOWN_CHOICES:
-            for value in values:
-                if value not in KNOWN_CHOICES[name]:
-                    known = ", ".join(KNOWN_CHOICES[name])
-                    raise BadInput(
-                        f"search space {space.name}: {name} value {value!r} is not one of {known}"
-                    )
-        if name == "filter_sizes":
-            for value in values:
-                try:
-                    sizes = parse_sizes(value)
-                except (TypeError, ValueError):
-                    sizes = ()
-                if not sizes or min(sizes) < 1:
-                    raise BadInput(
-                        f"search space {space.name}: filter_sizes value {value!r} is not "
-                        "a list of positive widths like '3,4,5'"
-                    )
-        if name in NUMERIC_LIMITS:
-            for value in values:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise BadInput(
-                        f"search space {space.name}: {name} value {value!r} is not a number"
-                    )
-                if not _within(value, *NUMERIC_LIMITS[name]):
-                    low, high, low_ok, high_ok = NUMERIC_LIMITS[name]
-                    interval = f"{'[' if low_ok else '('}{low}, {high}{']' if high_ok else ')'}"
-                    raise BadInput(
-                        f"search space {space.name}: {name} value {value} is outside {interval}"
-                    )
+def _check_values(space: SearchSpace, name: str, param: Any, declaration: Param) -> None:
+    if declaration.type == "int" and isinstance(param, FloatParam):
+        raise BadInput(
+            f"search space {space.name}: {name} takes integers; "
+            f"give it type: int, not a float range"
+        )
+    for value in _values(param):
+        problem = declaration.problem(value)
+        if problem is not None:
+            raise BadInput(f"search space {space.name}: {name} value {value!r} {problem}")

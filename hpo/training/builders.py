@@ -9,22 +9,43 @@ import torch
 from torch import nn
 
 from hpo.errors import BadInput
+from hpo.params import choice, integer, read_params, real
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "plateau", "cosine")
 
+OPTIMIZER_PARAMS = (
+    choice("optimizer", "adam", OPTIMIZERS, "the optimizer"),
+    real("lr", 1e-3, "learning rate", low=0.0, low_inclusive=False),
+    real("weight_decay", 0.0, "L2 penalty (decoupled for adamw)", low=0.0),
+    # torch refuses a negative momentum; at 1 or above SGD's steps never shrink.
+    real("momentum", 0.9, "SGD momentum (sgd only)", low=0.0, high=1.0, high_inclusive=False),
+)
+SCHEDULE_PARAMS = (
+    choice("lr_schedule", "none", SCHEDULES, "learning-rate schedule over the epochs"),
+    real(
+        "plateau_factor",
+        0.5,
+        "plateau: the factor that cuts the learning rate",
+        low=0.0,
+        high=1.0,
+        low_inclusive=False,
+        high_inclusive=False,
+    ),
+    integer("plateau_patience", 1, "plateau: epochs without progress before a cut", low=0),
+)
+
 
 def build_optimizer(model: nn.Module, params: dict[str, Any]) -> torch.optim.Optimizer:
-    name = params.get("optimizer", "adam")
-    lr = float(params.get("lr", 1e-3))
-    weight_decay = float(params.get("weight_decay", 0.0))
+    values = read_params(OPTIMIZER_PARAMS, params)
+    name, lr, weight_decay = values["optimizer"], values["lr"], values["weight_decay"]
     trainable = [p for p in model.parameters() if p.requires_grad]
     if name == "adam":
         return torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
         return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        momentum = float(params.get("momentum", 0.9))
+        momentum = values["momentum"]
         return torch.optim.SGD(trainable, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise BadInput(f"unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
 
@@ -33,15 +54,16 @@ def build_scheduler(
     optimizer: torch.optim.Optimizer, params: dict[str, Any], *, max_epochs: int, maximize: bool
 ) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
     """An epoch-level schedule: ``plateau`` steps on the validation metric, ``cosine`` per epoch."""
-    name = params.get("lr_schedule", "none")
+    values = read_params(SCHEDULE_PARAMS, params)
+    name = values["lr_schedule"]
     if name == "none":
         return None
     if name == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
             mode="max" if maximize else "min",
-            factor=float(params.get("plateau_factor", 0.5)),
-            patience=int(params.get("plateau_patience", 1)),
+            factor=values["plateau_factor"],
+            patience=values["plateau_patience"],
         )
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs))

@@ -26,13 +26,39 @@ from torch import nn
 from hpo.atomic_files import atomic_path
 from hpo.data.prepare_translation import TranslationSplits
 from hpo.data.tokenizer import PAD_ID
-from hpo.training.builders import build_optimizer, build_scheduler, cosine_factor
+from hpo.params import integer, read_params, real
+from hpo.training.builders import (
+    OPTIMIZER_PARAMS,
+    SCHEDULE_PARAMS,
+    build_optimizer,
+    build_scheduler,
+    cosine_factor,
+)
 from hpo.training.metrics import is_better
 from hpo.training.trainer import DivergedError, EpochCallback, EpochRecord, FitResult
 from hpo.training.translation_eval import TranslationScores, evaluate_translation
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
+
+
+SEQ2SEQ_FIT_PARAMS = (
+    integer("batch_tokens", 2000, "token budget of a batch, padding counted", low=1),
+    integer("accumulate", 1, "batches whose gradients make one optimizer step", low=1),
+    real("clip_grad", 1.0, "largest gradient norm; 0 = no clipping", low=0.0),
+    real(
+        "label_smoothing",
+        0.0,
+        "label smoothing of the loss",
+        low=0.0,
+        high=1.0,
+        high_inclusive=False,
+    ),
+    real("teacher_forcing", 1.0, "share of steps fed the gold previous token", low=0.0, high=1.0),
+    integer("warmup_steps", 0, "optimizer steps of linear learning-rate warm-up", low=0),
+)
+# Everything the translation loop reads from a trial.
+SEQ2SEQ_TRAINER_PARAMS = (*SEQ2SEQ_FIT_PARAMS, *OPTIMIZER_PARAMS, *SCHEDULE_PARAMS)
 
 
 @dataclass
@@ -62,15 +88,7 @@ class Seq2SeqSettings:
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> Seq2SeqSettings:
-        return cls(
-            batch_tokens=int(params.get("batch_tokens", 2000)),
-            accumulate=int(params.get("accumulate", 1)),
-            clip_grad=float(params.get("clip_grad", 1.0) or 0.0),
-            label_smoothing=float(params.get("label_smoothing", 0.0)),
-            teacher_forcing=float(params.get("teacher_forcing", 1.0)),
-            warmup_steps=int(params.get("warmup_steps", 0)),
-            **limits,
-        )
+        return cls(**read_params(SEQ2SEQ_FIT_PARAMS, params), **limits)
 
 
 @dataclass

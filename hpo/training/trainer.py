@@ -12,7 +12,13 @@ import torch
 from torch import nn
 
 from hpo.data.batching import EncodedDataset
-from hpo.training.builders import build_optimizer, build_scheduler
+from hpo.params import integer, read_params, real
+from hpo.training.builders import (
+    OPTIMIZER_PARAMS,
+    SCHEDULE_PARAMS,
+    build_optimizer,
+    build_scheduler,
+)
 from hpo.training.metrics import accuracy, is_better, macro_f1
 
 
@@ -37,6 +43,14 @@ class EpochRecord:
         return self.val_loss if metric == "loss" else self.metrics[metric]
 
 
+FIT_PARAMS = (
+    integer("batch_size", 64, "texts per batch", low=1),
+    real("clip_grad", 0.0, "largest gradient norm; 0 = no clipping", low=0.0),
+)
+# Everything the classification loop reads from a trial.
+TRAINER_PARAMS = (*FIT_PARAMS, *OPTIMIZER_PARAMS, *SCHEDULE_PARAMS)
+
+
 @dataclass
 class FitSettings:
     """What a trial's parameters and the study's limits say about one training run."""
@@ -53,11 +67,7 @@ class FitSettings:
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> FitSettings:
-        return cls(
-            batch_size=int(params.get("batch_size", 64)),
-            clip_grad=float(params.get("clip_grad", 0.0) or 0.0),
-            **limits,
-        )
+        return cls(**read_params(FIT_PARAMS, params), **limits)
 
 
 @dataclass
