@@ -1,5 +1,8 @@
+"""``python -m hpo``: the command line."""
+
 import sys
 
 from hpo.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
