@@ -198,8 +198,39 @@ def test_unknown_study_name_lists_the_known_ones(here, capsys):
             {"num_filters": {"type": "int", "low": 2, "high": 8, "when": {"model": "cnn"}}},
             ["search_space", "'num_filters'", "unknown parameter 'model'"],
         ),
+        (
+            {"flux_capacitor": 1.21},
+            ["unknown parameter 'flux_capacitor' for classification", "known:", "num_filters"],
+        ),
+        (
+            {
+                "arch": {"type": "categorical", "choices": ["cnn", "gru"]},
+                "bidirectional": {"type": "fixed", "value": "maybe", "when": {"arch": "gru"}},
+            },
+            ["bidirectional value 'maybe' is not true or false"],
+        ),
+        ({"momentum": -5}, ["momentum value -5 is outside [0, 1)"]),
+        (
+            {"dropout": {"type": "float", "low": 0.0, "high": 1.5}},
+            ["dropout value 1.5 is outside [0, 1)"],
+        ),
+        ({"optimizer": "adagrad"}, ["optimizer value 'adagrad' is not one of adam, adamw, sgd"]),
+        ({"hidden_size": 64}, ["unknown parameter 'hidden_size'", "with arch cnn"]),
     ],
-    ids=["float-low>high", "int-low>high", "log-low=0", "log-low<0", "empty-choices", "when"],
+    ids=[
+        "float-low>high",
+        "int-low>high",
+        "log-low=0",
+        "log-low<0",
+        "empty-choices",
+        "when",
+        "unknown-param",
+        "wrong-type",
+        "momentum-range",
+        "dropout-range",
+        "no-such-choice",
+        "other-arch-param",
+    ],
 )
 def test_bad_search_space_is_refused_before_anything_runs(here, capsys, params, names):
     study = tiny_study()
