@@ -6,8 +6,7 @@ source of the default (:func:`read_params` fills it in) and of what a search spa
 for (``hpo.study.params_check`` checks every value a space can produce against it).
 
 Example:
-    >>> dropout = real("dropout", 0.3, "dropout probability", low=0.0, high=1.0,
-    ...                high_inclusive=False)
+    >>> dropout = fraction("dropout", 0.3, "dropout probability")
     >>> dropout.accepts()
     'a number in [0, 1)'
     >>> dropout.problem(1.5)
@@ -82,7 +81,7 @@ class Param:
         elif self.type == "bool":
             fits = isinstance(value, bool)
         elif self.type == "sizes":
-            entries = _sizes(value)
+            entries = _sizes(value) or ()
             fits = bool(entries) and min(entries) >= (1 if self.low is None else self.low)
         else:
             fits = _is_number(value) and (self.type == "float" or float(value).is_integer())
@@ -130,6 +129,11 @@ def real(
 ) -> Param:
     """A real-valued parameter between ``low`` and ``high``."""
     return Param(name, "float", default, help, low, high, low_inclusive, high_inclusive)
+
+
+def fraction(name: str, default: float, help: str, *, one_allowed: bool = False) -> Param:
+    """A share or probability: a number in ``[0, 1)``, or ``[0, 1]`` with ``one_allowed``."""
+    return real(name, default, help, low=0.0, high=1.0, high_inclusive=one_allowed)
 
 
 def flag(name: str, default: bool, help: str) -> Param:
@@ -194,4 +198,4 @@ def _integer(value: Any) -> int:
     return int(value)
 
 
-__all__ = ["Param", "choice", "flag", "integer", "read_params", "real", "sizes"]
+__all__ = ["Param", "choice", "flag", "fraction", "integer", "read_params", "real", "sizes"]

@@ -9,20 +9,13 @@ from torch import nn
 
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.registry import Family, register
-from hpo.params import integer, real, sizes
+from hpo.params import fraction, integer, sizes
 
 CNN_PARAMS = (
     integer("embedding_dim", 128, "size of the token embeddings", low=1),
     sizes("filter_sizes", "3,4,5", "convolution widths, one group of filters per width"),
     integer("num_filters", 100, "filters per width", low=1),
-    real(
-        "dropout",
-        0.3,
-        "dropout on embeddings and pooled features",
-        low=0.0,
-        high=1.0,
-        high_inclusive=False,
-    ),
+    fraction("dropout", 0.3, "dropout on embeddings and pooled features"),
 )
 
 

@@ -10,7 +10,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.registry import Family, register
-from hpo.params import flag, integer, real
+from hpo.params import flag, fraction, integer
 
 # The cell is chosen by ``arch: lstm`` or ``arch: gru``.
 RNN_CLASSIFIER_PARAMS = (
@@ -18,14 +18,7 @@ RNN_CLASSIFIER_PARAMS = (
     integer("hidden_size", 128, "size of each direction's hidden state", low=1),
     integer("num_layers", 1, "stacked recurrent layers", low=1),
     flag("bidirectional", True, "read the text both ways and join the final states"),
-    real(
-        "dropout",
-        0.3,
-        "dropout on embeddings, between layers and before the output",
-        low=0.0,
-        high=1.0,
-        high_inclusive=False,
-    ),
+    fraction("dropout", 0.3, "dropout on embeddings, between layers and before the output"),
 )
 
 

@@ -18,7 +18,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.attention import ATTENTIONS, AdditiveAttention, MultiplicativeAttention
 from hpo.models.registry import Family, register
-from hpo.params import choice, flag, integer, real
+from hpo.params import choice, flag, fraction, integer
 
 CELLS = ("lstm", "gru")
 
@@ -30,14 +30,7 @@ SEQ2SEQ_PARAMS = (
     integer("num_layers", 1, "stacked layers of encoder and decoder", low=1),
     flag("bidirectional", False, "read the source both ways; a bridge joins the states"),
     flag("residual", False, "add each stacked layer's input to its output"),
-    real(
-        "dropout",
-        0.2,
-        "dropout on embeddings, between layers and before the output",
-        low=0.0,
-        high=1.0,
-        high_inclusive=False,
-    ),
+    fraction("dropout", 0.2, "dropout on embeddings, between layers and before the output"),
     flag("tie_embeddings", False, "share the decoder's input embeddings and output weights"),
 )
 

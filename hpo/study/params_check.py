@@ -29,8 +29,10 @@ TASK_PARAMS: dict[str, tuple[Param, ...]] = {
 }
 
 
-def check_search_space(space: SearchSpace, task: str) -> None:
+def check_search_space(space: SearchSpace, task: str, where: str = "") -> None:
     """Raise :class:`BadInput` naming the first parameter or value no code of ``task`` accepts.
+
+    ``where`` (the study file) is named in the message beside the space's name.
 
     Example:
         .. code-block:: python
@@ -40,7 +42,8 @@ def check_search_space(space: SearchSpace, task: str) -> None:
             # BadInput: search space inline: unknown parameter 'flux_capacitor' for
             # translation; known: accumulate, arch, attention, ...
     """
-    selectable = _selectable_archs(space, task)
+    label = f"search space {space.name}" + (f" ({where})" if where else "")
+    selectable = _selectable_archs(space, task, label)
     shared = {p.name: p for p in TASK_PARAMS[task]}
     for name, param in space.params.items():
         if name == "arch":
@@ -52,20 +55,20 @@ def check_search_space(space: SearchSpace, task: str) -> None:
             declared = [p for f in _families(task, archs) if (p := f.param(name)) is not None]
         if not declared:
             raise BadInput(
-                f"search space {space.name}: unknown parameter {name!r} for "
+                f"{label}: unknown parameter {name!r} for "
                 f"{task}{_scope(task, archs)}; known: {', '.join(_known(task, archs))}"
             )
         for declaration in declared:
-            _check_values(space, name, param, declaration)
+            _check_values(label, name, param, declaration)
 
 
-def _selectable_archs(space: SearchSpace, task: str) -> list[str]:
+def _selectable_archs(space: SearchSpace, task: str, label: str) -> list[str]:
     """The ``arch`` values a trial of ``space`` can have; each must select a family."""
     selector = registry.arch_param(task)
     param = space.params.get("arch")
     if param is None:
         return [selector.default]
-    _check_values(space, "arch", param, selector)
+    _check_values(label, "arch", param, selector)
     archs = list(dict.fromkeys(_values(param)))
     if param.when and selector.default not in archs:
         # Where its condition fails a trial has no arch, and gets the default family.
@@ -111,13 +114,10 @@ def _values(param: Any) -> list[Any]:
     return [param.low, param.high]
 
 
-def _check_values(space: SearchSpace, name: str, param: Any, declaration: Param) -> None:
+def _check_values(label: str, name: str, param: Any, declaration: Param) -> None:
     if declaration.type == "int" and isinstance(param, FloatParam):
-        raise BadInput(
-            f"search space {space.name}: {name} takes integers; "
-            f"give it type: int, not a float range"
-        )
+        raise BadInput(f"{label}: {name} takes integers; give it type: int, not a float range")
     for value in _values(param):
         problem = declaration.problem(value)
         if problem is not None:
-            raise BadInput(f"search space {space.name}: {name} value {value!r} {problem}")
+            raise BadInput(f"{label}: {name} value {value!r} {problem}")

@@ -152,7 +152,7 @@ class _Session:
         self.config = config
         self.storage_url = resolve_storage(storage, config)
         parse_storage_url(self.storage_url)
-        check_search_space(config.search_space, config.task)
+        check_search_space(config.search_space, config.task, str(config.path or ""))
         self.data = _prepare_data(config)
         self.study = create_or_load_study(config, self.storage_url)
         self.study_dir = study_dir_for(config.name)

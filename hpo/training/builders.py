@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from hpo.errors import BadInput
-from hpo.params import choice, integer, read_params, real
+from hpo.params import choice, fraction, integer, read_params, real
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "plateau", "cosine")
@@ -19,7 +19,7 @@ OPTIMIZER_PARAMS = (
     real("lr", 1e-3, "learning rate", low=0.0, low_inclusive=False),
     real("weight_decay", 0.0, "L2 penalty (decoupled for adamw)", low=0.0),
     # torch refuses a negative momentum; at 1 or above SGD's steps never shrink.
-    real("momentum", 0.9, "SGD momentum (sgd only)", low=0.0, high=1.0, high_inclusive=False),
+    fraction("momentum", 0.9, "SGD momentum (sgd only)"),
 )
 SCHEDULE_PARAMS = (
     choice("lr_schedule", "none", SCHEDULES, "learning-rate schedule over the epochs"),

@@ -26,7 +26,7 @@ from torch import nn
 from hpo.atomic_files import atomic_path
 from hpo.data.prepare_translation import TranslationSplits
 from hpo.data.tokenizer import PAD_ID
-from hpo.params import integer, read_params, real
+from hpo.params import fraction, integer, read_params, real
 from hpo.training.builders import (
     OPTIMIZER_PARAMS,
     SCHEDULE_PARAMS,
@@ -46,15 +46,10 @@ SEQ2SEQ_FIT_PARAMS = (
     integer("batch_tokens", 2000, "token budget of a batch, padding counted", low=1),
     integer("accumulate", 1, "batches whose gradients make one optimizer step", low=1),
     real("clip_grad", 1.0, "largest gradient norm; 0 = no clipping", low=0.0),
-    real(
-        "label_smoothing",
-        0.0,
-        "label smoothing of the loss",
-        low=0.0,
-        high=1.0,
-        high_inclusive=False,
+    fraction("label_smoothing", 0.0, "label smoothing of the loss"),
+    fraction(
+        "teacher_forcing", 1.0, "share of steps fed the gold previous token", one_allowed=True
     ),
-    real("teacher_forcing", 1.0, "share of steps fed the gold previous token", low=0.0, high=1.0),
     integer("warmup_steps", 0, "optimizer steps of linear learning-rate warm-up", low=0),
 )
 # Everything the translation loop reads from a trial.
