@@ -259,6 +259,6 @@ def test_every_shipped_study_is_valid_at_load():
     assert {p.stem for p in shipped} >= {"iwslt", "multi30k", "agnews", "imdb", "demo"}
     for path in shipped:
         config = load_study_config(str(path))
-        check_search_space(config.search_space)
+        check_search_space(config.search_space, config.task)
         if config.data.source == "huggingface":
             assert config.data.dataset in {"iwslt2017", "multi30k", "ag_news", "imdb"}

@@ -29,10 +29,9 @@ TASK_PARAMS: dict[str, tuple[Param, ...]] = {
 }
 
 
-def check_search_space(space: SearchSpace, task: str | None = None, where: str = "") -> None:
+def check_search_space(space: SearchSpace, task: str, where: str = "") -> None:
     """Raise :class:`BadInput` naming the first parameter or value no code of ``task`` accepts.
 
-    Without ``task``, the space is checked for the task whose parameters it names most of.
     ``where`` (the study file) is named in the message beside the space's name.
 
     Example:
@@ -43,7 +42,6 @@ def check_search_space(space: SearchSpace, task: str | None = None, where: str =
             # BadInput: search space inline: unknown parameter 'flux_capacitor' for
             # translation; known: accumulate, arch, attention, ...
     """
-    task = task or _likely_task(space)
     label = f"search space {space.name}" + (f" ({where})" if where else "")
     selectable = _selectable_archs(space, task, label)
     shared = {p.name: p for p in TASK_PARAMS[task]}
@@ -62,13 +60,6 @@ def check_search_space(space: SearchSpace, task: str | None = None, where: str =
             )
         for declaration in declared:
             _check_values(label, name, param, declaration)
-
-
-def _likely_task(space: SearchSpace) -> str:
-    def named(task: str) -> int:
-        return len(set(space.params) & set(_known(task, list(registry.archs(task)))))
-
-    return max(TASK_PARAMS, key=named)
 
 
 def _selectable_archs(space: SearchSpace, task: str, label: str) -> list[str]:
