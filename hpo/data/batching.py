@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -15,6 +15,7 @@ class ClassificationBatch:
     tokens: torch.Tensor  # [batch, time], padded with PAD_ID
     lengths: torch.Tensor  # [batch]
     labels: torch.Tensor  # [batch]
+    index: list[int] = field(default_factory=list)  # positions of the examples in their dataset
 
     @property
     def n_tokens(self) -> int:
@@ -25,6 +26,7 @@ class ClassificationBatch:
             self.tokens.to(device, non_blocking=True),
             self.lengths.to(device, non_blocking=True),
             self.labels.to(device, non_blocking=True),
+            self.index,
         )
 
 
@@ -54,7 +56,7 @@ class EncodedDataset:
             tokens[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         lengths = self.lengths[index]
         labels = torch.tensor([self.labels[i] for i in index], dtype=torch.long)
-        return ClassificationBatch(tokens, lengths, labels)
+        return ClassificationBatch(tokens, lengths, labels, list(index))
 
 
 def bucketed_batches(

@@ -171,13 +171,37 @@ def fit(
     return result
 
 
+@dataclass
+class SplitOutput:
+    """What a classifier gives on one split: the mean loss, and logits in the split's order."""
+
+    loss: float
+    logits: torch.Tensor  # [examples, classes], float32
+    labels: torch.Tensor  # [examples]
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        return self.logits.argmax(dim=1)
+
+    def metrics(self, num_classes: int) -> dict[str, float]:
+        """The metrics a trial records for every epoch: accuracy and macro-F1."""
+        return {
+            "accuracy": accuracy(self.predictions, self.labels),
+            "f1": macro_f1(self.predictions, self.labels, num_classes),
+        }
+
+
 @torch.no_grad()
-def evaluate(
+def run_split(
     model: nn.Module, data: EncodedDataset, settings: FitSettings, device: torch.device
-) -> tuple[float, dict[str, float]]:
-    """Mean cross-entropy and the classification metrics of ``model`` on ``data``."""
+) -> SplitOutput:
+    """Run ``model`` over ``data`` in length-sorted batches (AMP on CUDA when asked for).
+
+    This is the validation pass of every trial; ``hpo evaluate`` and ``hpo predict`` use it
+    too, so they compute exactly what a trial recorded.
+    """
     model.eval()
-    loss_sum, predictions, labels = 0.0, [], []
+    loss_sum, logits_by_batch, labels_by_batch, order = 0.0, [], [], []
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     use_amp = settings.amp and device.type == "cuda"
     for batch in data.batches(max(settings.batch_size, 256)):
@@ -185,10 +209,18 @@ def evaluate(
         with torch.autocast(device.type, enabled=use_amp):
             logits = model(batch.tokens, batch.lengths).float()
         loss_sum += float(loss_fn(logits, batch.labels))
-        predictions.append(logits.argmax(dim=1))
-        labels.append(batch.labels)
-    predicted, gold = torch.cat(predictions), torch.cat(labels)
-    return loss_sum / max(1, len(data)), {
-        "accuracy": accuracy(predicted, gold),
-        "f1": macro_f1(predicted, gold, settings.num_classes),
-    }
+        logits_by_batch.append(logits)
+        labels_by_batch.append(batch.labels)
+        order.extend(batch.index)
+    # The batches are sorted by length; this puts every example back in its place.
+    restore = torch.argsort(torch.tensor(order)).to(device)
+    logits, labels = torch.cat(logits_by_batch)[restore], torch.cat(labels_by_batch)[restore]
+    return SplitOutput(loss_sum / max(1, len(data)), logits, labels)
+
+
+def evaluate(
+    model: nn.Module, data: EncodedDataset, settings: FitSettings, device: torch.device
+) -> tuple[float, dict[str, float]]:
+    """Mean cross-entropy and the classification metrics of ``model`` on ``data``."""
+    output = run_split(model, data, settings, device)
+    return output.loss, output.metrics(settings.num_classes)
