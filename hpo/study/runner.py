@@ -29,6 +29,7 @@ from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import mask_url, open_storage, parse_storage_url
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.training import DivergedError
+from hpo.training.device import select_device
 
 DEFAULT_N_TRIALS = 20
 
@@ -153,6 +154,7 @@ class _Session:
         self.storage_url = resolve_storage(storage, config)
         parse_storage_url(self.storage_url)
         check_search_space(config.search_space, config.task, str(config.path or ""))
+        select_device(config.training.device)  # CUDA asked for but absent: before any storing
         self.data = _prepare_data(config)
         self.study = create_or_load_study(config, self.storage_url)
         self.study_dir = study_dir_for(config.name)
