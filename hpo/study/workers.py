@@ -39,6 +39,40 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+def worker_environment(
+    index: int,
+    n_workers: int,
+    storage_url: str,
+    gpus: int,
+    environ: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of local worker ``index``: ``environ`` (default: this process's) plus
+    the storage URL, the worker's index and thread share, and on a machine with ``gpus``
+    GPUs its own GPU in turn.
+
+    The GPU is taken from the GPUs this process may use: with ``CUDA_VISIBLE_DEVICES=2,3``
+    the workers get ``2`` and ``3``, not ``0`` and ``1``.
+
+    Example:
+        >>> parent = {"CUDA_VISIBLE_DEVICES": "2,3"}
+        >>> env = worker_environment(1, 2, "sqlite:///runs/hpo.db", 2, parent)
+        >>> env["CUDA_VISIBLE_DEVICES"], env["HPO_WORKER_INDEX"]
+        ('3', '1')
+    """
+    env = dict(os.environ if environ is None else environ)
+    # The URL travels in the environment, never on a command line others can read.
+    env[STORAGE_ENV] = storage_url
+    env[WORKER_INDEX_ENV] = str(index)
+    threads = str(threads_per_worker(n_workers))
+    env[THREADS_ENV] = threads
+    env["OMP_NUM_THREADS"] = threads
+    if gpus:
+        visible = [d.strip() for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        ordinals = visible[:gpus] if len(visible) >= gpus else [str(i) for i in range(gpus)]
+        env["CUDA_VISIBLE_DEVICES"] = ordinals[index % gpus]
+    return env
+
+
 @dataclass
 class _Worker:
     index: int
@@ -71,16 +105,7 @@ class WorkerPool:
         self.deadline: float | None = None
 
     def _environment(self, index: int, n_workers: int) -> dict[str, str]:
-        env = dict(os.environ)
-        # The URL travels in the environment, never on a command line others can read.
-        env[STORAGE_ENV] = self.storage_url
-        env[WORKER_INDEX_ENV] = str(index)
-        threads = str(threads_per_worker(n_workers))
-        env[THREADS_ENV] = threads
-        env["OMP_NUM_THREADS"] = threads
-        if self.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = str(index % self.gpus)
-        return env
+        return worker_environment(index, n_workers, self.storage_url, self.gpus)
 
     def start(self, index: int, share: int | None, n_workers: int, seed: int | None) -> None:
         command = [sys.executable, "-m", "hpo", "optimize", "--study", self.study_file, "--quiet"]
@@ -183,4 +208,11 @@ def _died(worker: _Worker) -> bool:
     return not worker.replaced and code is not None and code not in (0, 1, 2, 130)
 
 
-__all__ = ["WorkerPool", "run_pool", "shares", "threads_per_worker", "worker_name"]
+__all__ = [
+    "WorkerPool",
+    "run_pool",
+    "shares",
+    "threads_per_worker",
+    "worker_environment",
+    "worker_name",
+]
