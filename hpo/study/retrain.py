@@ -9,13 +9,16 @@ checkpoint, so ``hpo translate`` and ``hpo evaluate`` use it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
-from hpo.errors import BadInput, HpoError
+from hpo.errors import BadInput
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -40,25 +43,20 @@ class TrainSummary:
         )
 
 
-def recorded_threads(device: str | None) -> int | None:
-    """The CPU thread count of a trial, from its ``device`` attribute (``cpu (N threads)``)."""
-    match = re.fullmatch(r"cpu \((\d+) threads?\)", device or "")
-    return int(match.group(1)) if match else None
-
-
 def train_trial(
     config: StudyConfig,
     trial: str = "best",
     *,
     storage: str | None = None,
     epochs: int | None = None,
+    device: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> TrainSummary:
     """Retrain trial ``trial`` (``best`` or a number) of a study for its full epochs.
 
     Translation runs resume from the last checkpoint of an earlier ``hpo train``; a
     classifier (a few minutes at most) is trained again from the start with the trial's
-    params and seed.
+    params and seed. ``device`` (``--device``) overrides the study's ``training.device``.
 
     Example:
         .. code-block:: python
@@ -66,7 +64,6 @@ def train_trial(
             print(train_trial(load_study_config("iwslt"), "best").text())
     """
     import torch
-    from optuna.trial import TrialState
 
     from hpo.data.parallel_sources import load_translation_corpus
     from hpo.data.prepare_translation import PreparedTranslationData
@@ -78,22 +75,17 @@ def train_trial(
         checkpoint_meta,
         translation_settings,
     )
-    from hpo.study.translation.use import parse_trial, train_dir
-    from hpo.training.device import select_device
+    from hpo.study.trial_lookup import find_trial, parse_trial, recorded_threads, train_dir
+    from hpo.training.device import choose_device
     from hpo.training.seq2seq_trainer import fit_seq2seq
 
     if epochs is not None and epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {epochs}")
     wanted = parse_trial(trial)
+    target = choose_device(device, config.training.device)
     study = load_stored_study(config.name, resolve_storage(storage, config))
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-    if wanted == "best":
-        if not any(t.state == TrialState.COMPLETE for t in trials.values()):
-            raise HpoError(f"study {config.name!r} has no complete trial yet")
-        wanted = study.best_trial.number
-    if wanted not in trials:
-        raise BadInput(f"study {config.name!r} has no trial {wanted}")
-    frozen = trials[wanted]
+    frozen = find_trial(study, wanted)
+    wanted = frozen.number
     params = {**frozen.user_attrs.get("fixed_params", {}), **frozen.params}
     seed = int(frozen.user_attrs.get("seed", config.seed))
 
@@ -103,7 +95,7 @@ def train_trial(
     if threads:
         torch.set_num_threads(threads)
     if config.task == "classification":
-        return _train_classifier(config, wanted, params, seed, epochs, echo)
+        return _train_classifier(config, wanted, params, seed, epochs, target, echo)
     corpus = load_translation_corpus(config.data)
     data = PreparedTranslationData(corpus, config.tokenizer, config.translation, cache_dir())
     splits = data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
@@ -126,7 +118,7 @@ def train_trial(
         params,
         settings,
         [show],
-        device=select_device(config.training.device),
+        device=target,
         checkpoint_dir=directory,
         resume=True,
     )
@@ -156,6 +148,7 @@ def _train_classifier(
     params: dict,
     seed: int,
     epochs: int | None,
+    device: torch.device,
     echo: Callable[[str], None],
 ) -> TrainSummary:
     """Train a classification trial's configuration again and keep its best epoch's model."""
@@ -164,9 +157,8 @@ def _train_classifier(
     from hpo.models import build
     from hpo.study.checkpoints import save_checkpoint
     from hpo.study.objective import classifier_checkpoint_meta, seed_everything
-    from hpo.study.translation.use import train_dir
+    from hpo.study.trial_lookup import train_dir
     from hpo.training import FitSettings, fit
-    from hpo.training.device import select_device
 
     corpus = load_classification_corpus(config.data)
     data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
@@ -202,7 +194,7 @@ def _train_classifier(
         params,
         settings,
         [show],
-        device=select_device(config.training.device),
+        device=device,
     )
     directory = train_dir(study_dir_for(config.name), number)
     if result.best_state is not None:
