@@ -34,6 +34,10 @@ TimeoutOption = Annotated[
     str | None, typer.Option(help="Stop starting trials after this long: 90s, 30m, 12h, 1h30m.")
 ]
 SeedOption = Annotated[int | None, typer.Option(help="Study seed (sampler and trial seeds).")]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(help="auto, cpu, cuda or cuda:N [default: the study's training.device]."),
+]
 
 
 def _timeout(text: str | None) -> float | None:
@@ -249,6 +253,7 @@ def lottery(
     epochs: Annotated[
         int | None, typer.Option(help="Epochs per round (default: the study's max_epochs).")
     ] = None,
+    device: DeviceOption = None,
 ) -> None:
     """Lottery tickets: iterative magnitude pruning of a trial's classifier."""
     from hpo.config import load_study_config
@@ -256,10 +261,14 @@ def lottery(
 
     settings = LotterySettings(trial, rounds, percent, reset, scope, parse_skip(skip), epochs)
     config = load_study_config(study)
-    typer.echo(run_lottery(config, settings, storage=storage, echo=typer.echo).text())
+    summary = run_lottery(config, settings, storage=storage, device=device, echo=typer.echo)
+    typer.echo(summary.text())
 
 
 TrialOption = Annotated[str, typer.Option(help="'best' or a trial number.")]
+InputOption = Annotated[
+    str, typer.Option("--input", help="File of input texts, one per line; - for stdin.")
+]
 
 
 @app.command()
@@ -270,18 +279,41 @@ def translate(
     length_penalty: Annotated[
         float, typer.Option(help="Length penalty alpha of beam search (0 = none).")
     ] = 1.0,
-    input_path: Annotated[
-        str, typer.Option("--input", help="File of source sentences, one per line; - for stdin.")
-    ] = "-",
+    input_path: InputOption = "-",
+    device: DeviceOption = None,
     storage: StorageOption = None,
 ) -> None:
     """Translate text with a trial's model: one output line per input line."""
-    from hpo.study.translation.use import find_trial_checkpoint, translate_lines
+    from hpo.study.translation.use import translate_lines
+    from hpo.study.trial_lookup import find_trial_checkpoint
 
+    found = find_trial_checkpoint(study, trial, storage, task="translation", command="translate")
     lines = _read_input_lines(input_path)
-    found = find_trial_checkpoint(study, trial, storage)
-    for line in translate_lines(found, lines, beam=beam, length_penalty=length_penalty):
+    for line in translate_lines(found, lines, beam, length_penalty, device):
         typer.echo(line)
+
+
+@app.command()
+def predict(
+    study: StudyOption,
+    trial: TrialOption = "best",
+    input_path: InputOption = "-",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object a line, with every class's probability.")
+    ] = False,
+    device: DeviceOption = None,
+    storage: StorageOption = None,
+) -> None:
+    """Classify text with a trial's model: one line per input line, label and probability."""
+    from hpo.study.classification_use import predict_lines
+    from hpo.study.trial_lookup import find_trial_checkpoint
+
+    found = find_trial_checkpoint(study, trial, storage, task="classification", command="predict")
+    result = predict_lines(found, _read_input_lines(input_path), device)
+    if result.notice():
+        typer.echo(result.notice(), err=True)
+    for prediction in result.predictions:
+        typer.echo(prediction.json() if as_json else prediction.text())
 
 
 def _read_input_lines(path: str) -> list[str]:
@@ -300,18 +332,28 @@ def evaluate(
     study: StudyOption,
     trial: TrialOption = "best",
     split: Annotated[str, typer.Option(help="dev or test.")] = "test",
-    beam: Annotated[int, typer.Option(help="Beam size; 1 is greedy decoding.")] = 1,
-    length_penalty: Annotated[float, typer.Option(help="Length penalty alpha.")] = 1.0,
+    beam: Annotated[
+        int | None, typer.Option(help="Beam size (translation); 1, the default, is greedy.")
+    ] = None,
+    length_penalty: Annotated[
+        float | None, typer.Option(help="Length penalty alpha (translation) [default: 1.0].")
+    ] = None,
+    device: DeviceOption = None,
     storage: StorageOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Score a trial's model on the dev or test split: BLEU and chrF with their signatures."""
+    """Score a trial's model on the dev or test split.
+
+    Classifiers: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.
+    Translators: BLEU and chrF with their signatures.
+    """
     from dataclasses import asdict
 
-    from hpo.study.translation.use import evaluate_split, find_trial_checkpoint
+    from hpo.study.evaluate import evaluate_trial
+    from hpo.study.trial_lookup import find_trial_checkpoint
 
     found = find_trial_checkpoint(study, trial, storage)
-    result = evaluate_split(found, split, beam=beam, length_penalty=length_penalty)
+    result = evaluate_trial(found, split, device=device, beam=beam, length_penalty=length_penalty)
     typer.echo(json.dumps(asdict(result), indent=2) if as_json else result.text())
 
 
@@ -322,6 +364,7 @@ def train(
     epochs: Annotated[
         int | None, typer.Option(help="Epochs in all (default: the study's max_epochs).")
     ] = None,
+    device: DeviceOption = None,
     storage: StorageOption = None,
 ) -> None:
     """Train a trial's configuration for its full epochs (resuming if begun); keep the model."""
@@ -329,7 +372,9 @@ def train(
     from hpo.study.retrain import train_trial
 
     config = load_study_config(study)
-    summary = train_trial(config, trial, storage=storage, epochs=epochs, echo=typer.echo)
+    summary = train_trial(
+        config, trial, storage=storage, epochs=epochs, device=device, echo=typer.echo
+    )
     typer.echo(summary.text())
 
 

@@ -102,8 +102,13 @@ class Tokenizer:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, cut to ``max_length`` (never empty: unk stands in)."""
+        return self.encode_counting_cuts(texts)[0]
+
+    def encode_counting_cuts(self, texts: list[str]) -> tuple[list[list[int]], int]:
+        """:meth:`encode`, and how many of the texts were longer than ``max_length``."""
         encoded = self._sp.encode(texts)
-        return [ids[: self.max_length] or [UNK_ID] for ids in encoded]
+        cut = sum(len(ids) > self.max_length for ids in encoded)
+        return [ids[: self.max_length] or [UNK_ID] for ids in encoded], cut
 
     def decode(self, ids: list[list[int]]) -> list[str]:
         return self._sp.decode(ids)

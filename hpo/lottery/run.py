@@ -30,7 +30,7 @@ from hpo.lottery.source import select_trial
 from hpo.models import build
 from hpo.study.storage import mask_url, parse_storage_url
 from hpo.training import DivergedError, FitSettings
-from hpo.training.device import describe, select_device
+from hpo.training.device import choose_device, describe
 
 Echo = Callable[[str], None]
 
@@ -80,9 +80,12 @@ def run_lottery(
     settings: LotterySettings,
     *,
     storage: str | None = None,
+    device: str | None = None,
     echo: Echo = print,
 ) -> LotterySummary:
     """Run iterative magnitude pruning on a trial of ``config``'s study and record it.
+
+    ``device`` (``--device``) overrides the study's ``training.device``.
 
     Example:
         .. code-block:: python
@@ -94,6 +97,7 @@ def run_lottery(
             print(summary.text())
     """
     settings.check()
+    run_on = choose_device(device, config.training.device)
     if config.task != "classification":
         raise BadInput(f"hpo lottery prunes classifiers; study {config.name!r} is {config.task}")
     storage_url = resolve_storage(storage, config)
@@ -105,7 +109,6 @@ def run_lottery(
     splits = data.encoded(source.params.get("vocab_size"))
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
-    device = select_device(config.training.device)
 
     def build_model() -> torch.nn.Module:
         return build(
@@ -131,7 +134,7 @@ def run_lottery(
         source.params,
         fit_settings,
         settings,
-        device,
+        run_on,
         source.seed,
         objective_value=config.objective_value,
     )
@@ -155,7 +158,7 @@ def run_lottery(
             "scope": settings.scope,
             "percent": settings.percent,
             "skip": list(settings.skip),
-            "device": describe(device),
+            "device": describe(run_on),
         },
     )
     log = LotteryCsv(csv_path(study_dir, settings.reset))
@@ -173,7 +176,7 @@ def run_lottery(
         f"lottery: trial {source.number} of {config.name}, {settings.rounds} round(s),"
         f" {settings.percent:g}% pruned per round ({settings.scope}), {settings.reset} reset,"
         f" {len(experiment.masks)} prunable tensors, {experiment.masks.total()} weights,"
-        f" on {describe(device)}"
+        f" on {describe(run_on)}"
     )
     try:
         for result in experiment.rounds():

@@ -52,14 +52,34 @@ def write_model_file(
         torch.save({"state_dict": state_dict, "params": params, **meta}, tmp)
 
 
-def load_checkpoint(directory: Path) -> dict[str, Any]:
+def load_checkpoint(directory: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The saved dictionary of ``directory/model.pt``, its tensors on ``device``.
+
+    A file torch cannot read (truncated, foreign) is one-line :class:`HpoError`.
+    """
+    import pickle
+
     import torch
 
-    return torch.load(directory / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
+    from hpo.errors import HpoError
+
+    path = directory / CHECKPOINT_FILE
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise HpoError(f"cannot load the checkpoint {path}: {reason}") from None
 
 
-def load_model(directory: Path):
-    """The model, tokenizer and metadata of a kept checkpoint, ready for inference.
+# What a classifier checkpoint must hold to be used without its study's data.
+CLASSIFIER_KEYS = ("params", "vocab_size", "num_classes", "label_names", "max_length")
+
+
+def load_model(directory: Path, device: torch.device | str = "cpu"):
+    """The model (on ``device``, in eval mode), tokenizer and metadata of a kept classifier.
+
+    A checkpoint that lacks something a model needs to be used (written by an older hpo) is
+    one-line :class:`HpoError`.
 
     Example:
         .. code-block:: python
@@ -68,17 +88,26 @@ def load_model(directory: Path):
             print(meta["label_names"], meta["value"])
     """
     from hpo.data.tokenizer import Tokenizer
+    from hpo.errors import HpoError
     from hpo.models import build
 
-    checkpoint = load_checkpoint(directory)
+    checkpoint = load_checkpoint(directory, device)
+    if checkpoint.get("task", "classification") != "classification":
+        raise HpoError(f"{directory} holds a {checkpoint.get('task')} model, not a classifier")
+    missing = [key for key in CLASSIFIER_KEYS if key not in checkpoint]
+    if missing:
+        raise HpoError(
+            f"the checkpoint in {directory} lacks {', '.join(missing)} (written by an older "
+            "hpo); `hpo train` writes a complete one"
+        )
     model = build(
-        checkpoint["task"],
+        "classification",
         checkpoint["params"],
         vocab_size=checkpoint["vocab_size"],
         num_classes=checkpoint["num_classes"],
     )
     model.load_state_dict(checkpoint["state_dict"])
-    model.eval()
+    model.to(device).eval()
     tokenizer = Tokenizer(directory / TOKENIZER_FILE, max_length=checkpoint["max_length"])
     meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     return model, tokenizer, meta

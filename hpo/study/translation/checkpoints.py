@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpo.atomic_files import atomic_copy
-from hpo.study.checkpoints import CHECKPOINT_FILE, write_model_file
+from hpo.study.checkpoints import load_checkpoint, write_model_file
 
 if TYPE_CHECKING:
     import torch
@@ -41,8 +41,9 @@ def save_translation_checkpoint(
     return directory
 
 
-def load_translator(directory: Path):
-    """The model, source and target tokenizers and metadata of a translation checkpoint.
+def load_translator(directory: Path, device: torch.device | str = "cpu"):
+    """The model (on ``device``, in eval mode), source and target tokenizers and metadata of a
+    translation checkpoint.
 
     Example:
         .. code-block:: python
@@ -50,14 +51,13 @@ def load_translator(directory: Path):
             model, src_tok, tgt_tok, meta = load_translator(Path("runs/demo/trial-3"))
             print(meta["bleu"], meta["signature"])
     """
-    import torch
-
     from hpo.data.tokenizer import Tokenizer
+    from hpo.errors import HpoError
     from hpo.models import build
 
-    checkpoint = torch.load(directory / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
+    checkpoint = load_checkpoint(directory, device)
     if checkpoint.get("task") != "translation":
-        raise ValueError(f"{directory} holds a {checkpoint.get('task')} model, not a translator")
+        raise HpoError(f"{directory} holds a {checkpoint.get('task')} model, not a translator")
     model = build(
         "translation",
         checkpoint["params"],
@@ -65,7 +65,7 @@ def load_translator(directory: Path):
         tgt_vocab_size=checkpoint["tgt_vocab_size"],
     )
     model.load_state_dict(checkpoint["state_dict"])
-    model.eval()
+    model.to(device).eval()
     max_length = checkpoint["max_length"]
     src = Tokenizer(directory / SRC_TOKENIZER_FILE, max_length=max_length)
     tgt = Tokenizer(directory / TGT_TOKENIZER_FILE, max_length=max_length)
