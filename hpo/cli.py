@@ -36,7 +36,7 @@ TimeoutOption = Annotated[
 SeedOption = Annotated[int | None, typer.Option(help="Study seed (sampler and trial seeds).")]
 DeviceOption = Annotated[
     str | None,
-    typer.Option(help="auto, cpu, cuda or cuda:N [default: the study's training.device]."),
+    typer.Option(help="auto, cpu, cuda or cuda:N (default: the study's training.device)."),
 ]
 
 
@@ -336,7 +336,7 @@ def evaluate(
         int | None, typer.Option(help="Beam size (translation); 1, the default, is greedy.")
     ] = None,
     length_penalty: Annotated[
-        float | None, typer.Option(help="Length penalty alpha (translation) [default: 1.0].")
+        float | None, typer.Option(help="Length penalty alpha (translation; default 1.0).")
     ] = None,
     device: DeviceOption = None,
     storage: StorageOption = None,

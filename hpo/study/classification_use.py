@@ -46,15 +46,15 @@ class ClassifierEvaluation:
             f"{'label':<{width}}  precision  recall      f1  support",
         ]
         for label in self.labels:
-            row = self.per_class[label]
+            scores = self.per_class[label]
             lines.append(
-                f"{label:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
-                f"{row['f1']:6.4f}  {int(row['support']):7d}"
+                f"{label:<{width}}  {scores['precision']:9.4f}  {scores['recall']:6.4f}  "
+                f"{scores['f1']:6.4f}  {int(scores['support']):7d}"
             )
         cells = max(5, *(len(str(n)) for row in self.confusion_matrix for n in row))
         lines += ["", "confusion matrix (rows: true label, columns: predicted, in the order above)"]
-        for label, row in zip(self.labels, self.confusion_matrix, strict=True):
-            lines.append(f"{label:<{width}}  " + " ".join(f"{n:>{cells}d}" for n in row))
+        for label, counts in zip(self.labels, self.confusion_matrix, strict=True):
+            lines.append(f"{label:<{width}}  " + " ".join(f"{n:>{cells}d}" for n in counts))
         return "\n".join(lines)
 
 
@@ -109,7 +109,7 @@ def evaluate_classifier(
     metrics = output.metrics(settings.num_classes)
     scores = class_scores(output.predictions, output.labels, settings.num_classes)
     names = list(meta["label_names"])
-    metric = found.config.metric
+    metric = found.config.metric or "accuracy"
     return ClassifierEvaluation(
         study=found.study,
         trial=found.number,
