@@ -132,6 +132,20 @@ def test_a_translation_study_records_bleu_per_epoch_and_its_checkpoint_scores_as
     assert main([*argv[:-2], "--beam", "4", "--trial", str(best.number)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 40
 
+    # `--device cpu` overrides the study's device and still gives the recorded BLEU.
+    argv = ["evaluate", "--study", str(study_file), "--split", "dev", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["bleu"] == pytest.approx(best.value, abs=1e-9)
+    assert scored["device"].startswith("cpu")
+
+    # A classifier's command on a translation study, and input with no text: one line, exit 2.
+    assert main(["predict", "--study", str(study_file), "--input", "dev-input.txt"]) == 2
+    assert "hpo predict needs a classification study" in one_error_line(capsys)
+    write_lines(parallel_files / "blank.txt", ["", "  "])
+    assert main(["translate", "--study", str(study_file), "--input", "blank.txt"]) == 2
+    assert "the input is empty" in one_error_line(capsys)
+
 
 def test_hpo_train_retrains_a_trial_and_resumes(parallel_files, capsys):
     study_file = write_translation_study(parallel_files, training={"max_epochs": 2, "threads": 1})

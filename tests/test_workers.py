@@ -14,6 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hpo.study.storage import open_storage
+from hpo.study.workers import worker_environment
 from tests.conftest import start_hpo, write_study
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -213,3 +214,17 @@ def test_processes_starting_together_on_a_new_store_all_get_in(tmp_path):
         _, err = starter.communicate(timeout=120)
         assert starter.returncode == 0, err
     assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["s"]
+
+
+def test_workers_would_each_get_their_own_gpu():
+    def gpu_of(index: int, gpus: int, parent: dict[str, str]) -> str | None:
+        return worker_environment(index, 3, "sqlite:///x.db", gpus, parent).get(
+            "CUDA_VISIBLE_DEVICES"
+        )
+
+    assert [gpu_of(i, 2, {}) for i in range(3)] == ["0", "1", "0"]
+    # Only the GPUs this process may use are handed out, in their own numbering.
+    visible = {"CUDA_VISIBLE_DEVICES": "4,6"}
+    assert [gpu_of(i, 2, visible) for i in range(3)] == ["4", "6", "4"]
+    assert gpu_of(1, 0, visible) == "4,6"  # no GPU: the parent's setting is left alone
+    assert gpu_of(0, 0, {}) is None
