@@ -286,9 +286,10 @@ def translate(
     """Translate text with a trial's model: one output line per input line."""
     from hpo.study.translation.use import translate_lines
     from hpo.study.trial_lookup import find_trial_checkpoint
+    from hpo.text_input import read_input_lines
 
     found = find_trial_checkpoint(study, trial, storage, task="translation", command="translate")
-    lines = _read_input_lines(input_path)
+    lines = read_input_lines(input_path)
     for line in translate_lines(found, lines, beam, length_penalty, device):
         typer.echo(line)
 
@@ -307,24 +308,14 @@ def predict(
     """Classify text with a trial's model: one line per input line, label and probability."""
     from hpo.study.classification_use import predict_lines
     from hpo.study.trial_lookup import find_trial_checkpoint
+    from hpo.text_input import read_input_lines
 
     found = find_trial_checkpoint(study, trial, storage, task="classification", command="predict")
-    result = predict_lines(found, _read_input_lines(input_path), device)
+    result = predict_lines(found, read_input_lines(input_path), device)
     if result.notice():
         typer.echo(result.notice(), err=True)
     for prediction in result.predictions:
         typer.echo(prediction.json() if as_json else prediction.text())
-
-
-def _read_input_lines(path: str) -> list[str]:
-    if path == "-":
-        return sys.stdin.read().splitlines()
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(
-            f"cannot read --input {path}: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
 
 
 @app.command()
@@ -342,11 +333,7 @@ def evaluate(
     storage: StorageOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Score a trial's model on the dev or test split.
-
-    Classifiers: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix.
-    Translators: BLEU and chrF with their signatures.
-    """
+    """Score a trial's model on dev or test: accuracy, F1, per class; or BLEU and chrF."""
     from dataclasses import asdict
 
     from hpo.study.evaluate import evaluate_trial
