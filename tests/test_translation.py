@@ -133,8 +133,8 @@ def test_padding_changes_nothing_a_sentence_is_translated_alone_or_in_a_batch(tm
     padded = ParallelDataset([long, short], [[], []]).collate([0, 1])
     assert padded.src.shape[1] > alone.src.shape[1]
     with torch.no_grad():
-        _, state_alone = model.encode(alone.src, alone.src_lengths)
-        _, state_padded = model.encode(padded.src, padded.src_lengths)
+        state_alone = model.encode(alone.src, alone.src_lengths)
+        state_padded = model.encode(padded.src, padded.src_lengths)
     # The encoder's final state is that of the last real token, not of the padding after it.
     torch.testing.assert_close(state_padded.hidden[:, 1], state_alone.hidden[:, 0])
     # And attention gives padding no weight: the decoded sentence is the same.

@@ -1,4 +1,8 @@
-"""Attention over encoder states for the seq2seq decoder, with padded positions masked."""
+"""Attention over encoder states for the seq2seq decoder, with padded positions masked.
+
+A query is one decoder state [B, H] (a step) or a whole sequence of them [B, T, H] (every
+target position at once, when the queries do not depend on earlier contexts).
+"""
 
 from __future__ import annotations
 
@@ -18,22 +22,28 @@ class Attention(nn.Module):
     def project_keys(self, memory: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    def scores(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Scores [B, T, S] of queries [B, T, H] against keys [B, S, K]."""
         raise NotImplementedError
 
     def forward(
         self,
-        query: torch.Tensor,  # [B, H]
+        query: torch.Tensor,  # [B, H] or [B, T, H]
         keys: torch.Tensor,  # [B, S, K] from project_keys
         memory: torch.Tensor,  # [B, S, M] encoder states
         mask: torch.Tensor,  # [B, S], True at real tokens
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The context vector [B, M] and the attention weights [B, S]."""
-        scores = self.scores(query, keys).float()
+        """The context [B, M] and the attention weights [B, S]; [B, T, M] and [B, T, S]
+        for a sequence of queries."""
+        one_step = query.dim() == 2
+        queries = query.unsqueeze(1) if one_step else query
+        scores = self.scores(queries, keys).float()
         # Padding must get no weight: its encoder states are not part of the sentence.
-        scores = scores.masked_fill(~mask, float("-inf"))
+        scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
-        context = torch.bmm(weights.unsqueeze(1).to(memory.dtype), memory).squeeze(1)
+        context = torch.bmm(weights.to(memory.dtype), memory)
+        if one_step:
+            return context.squeeze(1), weights.squeeze(1)
         return context, weights
 
 
@@ -59,9 +69,9 @@ class AdditiveAttention(Attention):
     def project_keys(self, memory: torch.Tensor) -> torch.Tensor:
         return self.key_layer(memory)
 
-    def scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        energy = torch.tanh(self.query_layer(query).unsqueeze(1) + keys)  # [B, S, A]
-        return self.energy_layer(energy).squeeze(2)
+    def scores(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        energy = torch.tanh(self.query_layer(queries).unsqueeze(2) + keys.unsqueeze(1))
+        return self.energy_layer(energy).squeeze(3)  # [B, T, S]
 
 
 class MultiplicativeAttention(Attention):
@@ -84,5 +94,5 @@ class MultiplicativeAttention(Attention):
     def project_keys(self, memory: torch.Tensor) -> torch.Tensor:
         return self.key_layer(memory)
 
-    def scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(keys, query.unsqueeze(2)).squeeze(2)
+    def scores(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(queries, keys.transpose(1, 2))  # [B, T, S]

@@ -3,7 +3,9 @@
 The encoder reads the source with stacked LSTM/GRU layers (optionally bidirectional, with
 residual connections between stacked layers); the decoder starts from the encoder's final
 states (bridged to the decoder size) and emits one target token per step, attending to the
-encoder states (none, additive or multiplicative attention).
+encoder states (none, additive or multiplicative attention). Under full teacher forcing,
+without additive attention, it runs the whole target in one recurrent call per layer.
+The model implements the decoding interface of :mod:`hpo.models.decoding_state`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from hpo.data.tokenizer import PAD_ID
@@ -43,30 +46,33 @@ class Memory:
     mask: torch.Tensor  # [B, S], True at real tokens
     keys: torch.Tensor | None  # [B, S, K]
 
+    def select(self, index: torch.Tensor) -> Memory:
+        keys = None if self.keys is None else self.keys.index_select(0, index)
+        return Memory(self.states.index_select(0, index), self.mask.index_select(0, index), keys)
+
     def repeat(self, times: int) -> Memory:
-        """Each sentence ``times`` times in a row (one copy per beam)."""
-
-        def rep(t):
-            return None if t is None else t.repeat_interleave(times, dim=0)
-
-        return Memory(rep(self.states), rep(self.mask), rep(self.keys))
+        keys = None if self.keys is None else self.keys.repeat_interleave(times, dim=0)
+        states = self.states.repeat_interleave(times, dim=0)
+        return Memory(states, self.mask.repeat_interleave(times, dim=0), keys)
 
 
 @dataclass
-class DecoderState:
-    """Per-layer hidden (and LSTM cell) states of the decoder."""
+class RecurrentState:
+    """The decoding state of :class:`Seq2Seq`: per-layer hidden (and LSTM cell) states of the
+    decoder, and the encoder memory it attends to (see :mod:`hpo.models.decoding_state`)."""
 
     hidden: torch.Tensor  # [L, B, H]
     cell: torch.Tensor | None  # [L, B, H] for LSTM
+    memory: Memory
 
-    def select(self, index: torch.Tensor) -> DecoderState:
-        """The states of the given batch rows (beam search reorders hypotheses so)."""
+    def select(self, index: torch.Tensor) -> RecurrentState:
         cell = None if self.cell is None else self.cell.index_select(1, index)
-        return DecoderState(self.hidden.index_select(1, index), cell)
+        return RecurrentState(self.hidden.index_select(1, index), cell, self.memory.select(index))
 
-    def repeat(self, times: int) -> DecoderState:
+    def repeat(self, times: int) -> RecurrentState:
         cell = None if self.cell is None else self.cell.repeat_interleave(times, dim=1)
-        return DecoderState(self.hidden.repeat_interleave(times, dim=1), cell)
+        hidden = self.hidden.repeat_interleave(times, dim=1)
+        return RecurrentState(hidden, cell, self.memory.repeat(times))
 
 
 class Encoder(nn.Module):
@@ -125,7 +131,14 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """One target token per step: embeddings (+ additive context) -> stacked cells ->
-    (multiplicative context) -> attentional layer -> output over the target vocabulary."""
+    (multiplicative context) -> attentional layer -> output over the target vocabulary.
+
+    Under full teacher forcing, :meth:`forward_sequence` runs every target position at once
+    (each layer one LSTM/GRU call over the whole sequence, on the cells' own weights) when
+    no step needs the one before: with no attention or multiplicative attention, whose
+    query is the new top-layer state. Additive attention feeds the previous step's context
+    into the input, so it keeps the step loop.
+    """
 
     def __init__(
         self,
@@ -150,6 +163,13 @@ class Decoder(nn.Module):
             cell_class(input_size if i == 0 else hidden_size, hidden_size)
             for i in range(num_layers)
         )
+        # Weightless (meta) twins of the cells that run a whole sequence in one call; they
+        # are handed the cells' weights at each call, so the state dict stays the cells'.
+        rnn_class = nn.LSTM if self.is_lstm else nn.GRU
+        self._sequence_rnns = tuple(
+            rnn_class(c.input_size, hidden_size, batch_first=True, device="meta")
+            for c in self.cells
+        )
         self.attention: AdditiveAttention | MultiplicativeAttention | None = None
         if attention == "additive":
             self.attention = AdditiveAttention(hidden_size, memory_size, hidden_size)
@@ -169,11 +189,18 @@ class Decoder(nn.Module):
         if tie_embeddings:
             self.output.weight = self.embedding.weight
 
+    @property
+    def runs_whole_sequences(self) -> bool:
+        """Whether :meth:`forward_sequence` can replace the step loop under teacher forcing."""
+        return self.attention_type != "additive"
+
     def step(
-        self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory
-    ) -> tuple[torch.Tensor, DecoderState]:
+        self, prev_tokens: torch.Tensor, state: RecurrentState
+    ) -> tuple[torch.Tensor, RecurrentState]:
         """Logits [B, V] of the next token given the previous one [B]."""
+        memory = state.memory
         x = self.dropout(self.embedding(prev_tokens))
+        context = None
         if self.attention_type == "additive":
             # Bahdanau: attend with the previous top-layer state, feed the context in.
             context, _ = self.attention(state.hidden[-1], memory.keys, memory.states, memory.mask)
@@ -188,16 +215,49 @@ class Decoder(nn.Module):
             hidden.append(h)
             out = h + x if self.residual and i > 0 else h
             x = self.dropout(out) if i + 1 < len(self.cells) else out
-        if self.attention_type != "none":
-            if self.attention_type == "multiplicative":
-                # Luong: attend with the new top-layer state.
-                context, _ = self.attention(x, memory.keys, memory.states, memory.mask)
+        new_state = RecurrentState(
+            torch.stack(hidden), torch.stack(cells) if cells else None, memory
+        )
+        return self._output(x, memory, context), new_state
+
+    def forward_sequence(self, tgt_in: torch.Tensor, state: RecurrentState) -> torch.Tensor:
+        """Logits [B, T, V] of every position of ``tgt_in`` [B, T] (the gold previous tokens).
+
+        The same logits as :meth:`step` over ``tgt_in`` one token at a time, with each
+        layer's recurrence run in one call.
+        """
+        if not self.runs_whole_sequences:
+            raise ValueError("additive attention feeds each step's context into the next")
+        x = self.dropout(self.embedding(tgt_in))
+        for i, layer in enumerate(self.cells):
+            weights = {
+                "weight_ih_l0": layer.weight_ih,
+                "weight_hh_l0": layer.weight_hh,
+                "bias_ih_l0": layer.bias_ih,
+                "bias_hh_l0": layer.bias_hh,
+            }
+            first = state.hidden[i].unsqueeze(0)
+            if self.is_lstm:
+                first = (first, state.cell[i].unsqueeze(0))
+            out, _ = functional_call(self._sequence_rnns[i], weights, (x, first))
+            out = out + x if self.residual and i > 0 else out
+            x = self.dropout(out) if i + 1 < len(self.cells) else out
+        return self._output(x, state.memory)
+
+    def _output(
+        self, x: torch.Tensor, memory: Memory, context: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Top-layer states [B, H] or [B, T, H] and the attention context (additive: the
+        step's own; multiplicative: attended here) -> logits over the vocabulary."""
+        if self.attention_type == "multiplicative":
+            # Luong: attend with the new top-layer state.
+            context, _ = self.attention(x, memory.keys, memory.states, memory.mask)
+        if context is not None:
             x = torch.tanh(self.combine(torch.cat([x, context], dim=-1)))
         x = self.dropout(x)
         if self.pre_output is not None:
             x = self.pre_output(x)
-        new_state = DecoderState(torch.stack(hidden), torch.stack(cells) if cells else None)
-        return self.output(x), new_state
+        return self.output(x)
 
 
 class Seq2Seq(nn.Module):
@@ -266,8 +326,8 @@ class Seq2Seq(nn.Module):
         lstm_bridge = bidirectional and cell == "lstm"  # GRUs have no cell state to bridge
         self.bridge_c = nn.Linear(memory_size, hidden_size) if lstm_bridge else None
 
-    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[Memory, DecoderState]:
-        """The decoder's memory and initial state for a batch of source sentences."""
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> RecurrentState:
+        """The decoder's initial state and memory for a batch of source sentences."""
         states, final_h, final_c = self.encoder(src, lengths)
         if self.bridge_h is not None:
             final_h = torch.tanh(self.bridge_h(final_h))
@@ -276,7 +336,13 @@ class Seq2Seq(nn.Module):
         attention = self.decoder.attention
         keys = attention.project_keys(states) if attention is not None else None
         mask = src != PAD_ID
-        return Memory(states, mask, keys), DecoderState(final_h, final_c)
+        return RecurrentState(final_h, final_c, Memory(states, mask, keys))
+
+    def step(
+        self, prev_tokens: torch.Tensor, state: RecurrentState
+    ) -> tuple[torch.Tensor, RecurrentState]:
+        """Logits [B, V] of the next token after ``prev_tokens`` [B], and the new state."""
+        return self.decoder.step(prev_tokens, state)
 
     def forward(
         self,
@@ -287,14 +353,18 @@ class Seq2Seq(nn.Module):
     ) -> torch.Tensor:
         """Logits [B, T, V] for every target position.
 
-        With ``teacher_forcing`` below 1, each step feeds the gold previous token with that
-        probability, else the model's own prediction (one draw per step for the batch).
+        Under full teacher forcing the decoder runs the whole target at once where its
+        attention allows (see :class:`Decoder`). With ``teacher_forcing`` below 1, each step
+        feeds the gold previous token with that probability, else the model's own
+        prediction (one draw per step for the batch).
         """
-        memory, state = self.encode(src, src_lengths)
+        state = self.encode(src, src_lengths)
+        if teacher_forcing >= 1.0 and self.decoder.runs_whole_sequences:
+            return self.decoder.forward_sequence(tgt_in, state)
         inputs = tgt_in[:, 0]
         outputs = []
         for t in range(tgt_in.size(1)):
-            logits, state = self.decoder.step(inputs, state, memory)
+            logits, state = self.decoder.step(inputs, state)
             outputs.append(logits)
             if t + 1 < tgt_in.size(1):
                 use_gold = teacher_forcing >= 1.0 or float(torch.rand(())) < teacher_forcing

@@ -1,14 +1,20 @@
-"""Greedy and batched beam-search decoding of a :class:`hpo.models.seq2seq.Seq2Seq` model.
+"""Greedy and batched beam-search decoding of any translation model.
 
-Output length is capped relative to the input: ``ratio * source length + offset`` tokens.
-Beam search with one beam takes exactly the greedy path.
+Both are written against the decoding interface of :mod:`hpo.models.decoding_state`
+(``encode``, ``step``, and the state's ``select`` and ``repeat``), which the recurrent and
+the Transformer models implement. Output length is capped relative to the input:
+``ratio * source length + offset`` tokens. Beam search with one beam takes exactly the
+greedy path.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from hpo.data.tokenizer import BOS_ID, EOS_ID
+from hpo.models.decoding_state import StepDecoder
 
 
 def max_output_lengths(src_lengths: torch.Tensor, ratio: float, offset: int) -> list[int]:
@@ -23,7 +29,11 @@ def max_output_lengths(src_lengths: torch.Tensor, ratio: float, offset: int) -> 
 
 @torch.no_grad()
 def greedy_decode(
-    model, src: torch.Tensor, src_lengths: torch.Tensor, ratio: float = 1.5, offset: int = 10
+    model: StepDecoder[Any],
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    ratio: float = 1.5,
+    offset: int = 10,
 ) -> list[list[int]]:
     """The most likely next token at every step, until EOS or the length cap.
 
@@ -34,13 +44,13 @@ def greedy_decode(
             texts = tgt_tokenizer.decode(ids)
     """
     limits = max_output_lengths(src_lengths, ratio, offset)
-    memory, state = model.encode(src, src_lengths)
+    state = model.encode(src, src_lengths)
     batch = src.size(0)
     tokens = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
     outputs: list[list[int]] = [[] for _ in range(batch)]
     done = [False] * batch
     for step in range(max(limits)):
-        logits, state = model.decoder.step(tokens, state, memory)
+        logits, state = model.step(tokens, state)
         tokens = logits.argmax(dim=-1)
         for b, token in enumerate(tokens.tolist()):
             if done[b]:
@@ -62,7 +72,7 @@ def length_normalised(score: float, length: int, alpha: float) -> float:
 
 @torch.no_grad()
 def beam_search(
-    model,
+    model: StepDecoder[Any],
     src: torch.Tensor,
     src_lengths: torch.Tensor,
     beam_size: int = 5,
@@ -87,10 +97,9 @@ def beam_search(
         raise ValueError(f"beam size must be at least 1, got {beam_size}")
     k = beam_size
     limits = max_output_lengths(src_lengths, ratio, offset)
-    memory, state = model.encode(src, src_lengths)
+    state = model.encode(src, src_lengths).repeat(k)
     batch = src.size(0)
     device = src.device
-    memory, state = memory.repeat(k), state.repeat(k)
     tokens = torch.full((batch * k,), BOS_ID, dtype=torch.long, device=device)
     # Only the first beam of a sentence is live at the start: the others are copies of it.
     scores = torch.full((batch, k), float("-inf"), device=device)
@@ -100,7 +109,7 @@ def beam_search(
     done = [False] * batch
 
     for step in range(max(limits)):
-        logits, state = model.decoder.step(tokens, state, memory)
+        logits, state = model.step(tokens, state)
         log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B*k, V]
         vocab = log_probs.size(-1)
         candidates = (scores.view(-1, 1) + log_probs).view(batch, k * vocab)
