@@ -25,6 +25,7 @@ if len(pairs) < 1000 and not os.environ.get("CI"):
     pytest.skip("needs German gettext catalogs (/usr/share/locale/de)", allow_module_level=True)
 
 CPU = torch.device("cpu")
+SIZES = {"src_vocab_size": 30, "tgt_vocab_size": 40}
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +143,42 @@ def test_padding_changes_nothing_a_sentence_is_translated_alone_or_in_a_batch(tm
         greedy_decode(model, padded.src, padded.src_lengths)[1]
         == greedy_decode(model, alone.src, alone.src_lengths)[0]
     )
+
+
+@pytest.mark.parametrize("attention", ["none", "multiplicative"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_under_full_teacher_forcing_the_decoder_runs_the_target_in_one_call(
+    cell, num_layers, attention
+):
+    params = dict(cell=cell, num_layers=num_layers, attention=attention, residual=True)
+    params.update(embedding_dim=8, hidden_size=12, bidirectional=True, dropout=0.0)
+    model = build("translation", params, **SIZES)
+    src, lengths = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]]), torch.tensor([4, 2])
+    tgt_in = torch.tensor([[2, 11, 12, 13, 14], [2, 15, 16, 0, 0]])
+    assert model.decoder.runs_whole_sequences
+
+    whole = model(src, lengths, tgt_in)  # teacher forcing 1: one call per layer
+    state, steps = model.encode(src, lengths), []
+    for t in range(tgt_in.size(1)):
+        logits, state = model.step(tgt_in[:, t], state)
+        steps.append(logits)
+    stepped = torch.stack(steps, dim=1)
+
+    torch.testing.assert_close(whole, stepped)
+    # And it trains the same weights: the gradients of both paths agree.
+    whole_grads = torch.autograd.grad(whole.logsumexp(-1).sum(), list(model.parameters()))
+    step_grads = torch.autograd.grad(stepped.logsumexp(-1).sum(), list(model.parameters()))
+    for a, b in zip(whole_grads, step_grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_additive_attention_keeps_the_step_loop():
+    model = build("translation", {"attention": "additive", "hidden_size": 8}, **SIZES)
+    assert not model.decoder.runs_whole_sequences
+    state = model.encode(torch.tensor([[5, 6]]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="additive attention"):
+        model.decoder.forward_sequence(torch.tensor([[2, 7]]), state)
 
 
 def test_batches_stay_within_the_token_budget_and_change_order_per_epoch():

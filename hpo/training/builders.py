@@ -13,6 +13,8 @@ from hpo.params import choice, fraction, integer, read_params, real
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "plateau", "cosine")
+# The translation trainer also sets the rate per optimizer step by the inverse square root.
+SEQ2SEQ_SCHEDULES = (*SCHEDULES, "inverse_sqrt")
 
 OPTIMIZER_PARAMS = (
     choice("optimizer", "adam", OPTIMIZERS, "the optimizer"),
@@ -33,6 +35,15 @@ SCHEDULE_PARAMS = (
         high_inclusive=False,
     ),
     integer("plateau_patience", 1, "plateau: epochs without progress before a cut", low=0),
+)
+SEQ2SEQ_SCHEDULE_PARAMS = (
+    choice(
+        "lr_schedule",
+        "none",
+        SEQ2SEQ_SCHEDULES,
+        "learning-rate schedule over the epochs, or inverse_sqrt over the optimizer steps",
+    ),
+    *SCHEDULE_PARAMS[1:],
 )
 
 
@@ -77,3 +88,16 @@ def cosine_factor(epoch: int, max_epochs: int) -> float:
     ``T_max=max_epochs`` stepped once per epoch: 1 in the first epoch, falling toward 0.
     """
     return 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / max(1, max_epochs)))
+
+
+def inverse_sqrt_factor(step: int, warmup: int) -> float:
+    """The share of the base learning rate that ``inverse_sqrt`` gives optimizer step ``step``
+    (from 1): rising linearly to 1 over ``warmup`` steps, then falling as
+    ``sqrt(warmup / step)`` (the Transformer's schedule, with the base rate as its peak).
+
+    Example:
+        >>> [round(inverse_sqrt_factor(s, warmup=4), 3) for s in (1, 2, 4, 16, 64)]
+        [0.25, 0.5, 1.0, 0.5, 0.25]
+    """
+    warmup = max(1, warmup)
+    return min(step / warmup, math.sqrt(warmup / max(1, step)))

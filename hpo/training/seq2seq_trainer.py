@@ -4,11 +4,12 @@ Every epoch: batches under a token budget in a seeded random order; cross-entrop
 target tokens (optionally label-smoothed), gradients accumulated over ``accumulate`` batches,
 clipped, scaled under AMP on CUDA; the learning rate warmed up over the first optimizer
 steps (with ``cosine``, set at every step to the warm-up share times the epoch's cosine
-share, so that the two combine exactly and a resumed run stays on the same curve); then
-validation (perplexity, greedy BLEU and chrF), epoch callbacks (epoch log, pruning), the
-schedule step, and, with a checkpoint folder, the last and best checkpoints
-holding model, optimizer, scheduler and scaler state and the random state (the CUDA
-generators' too on a GPU), from which training can resume.
+share, so that the two combine exactly and a resumed run stays on the same curve; with
+``inverse_sqrt``, set at every step by the inverse-square-root schedule, warm-up included);
+then validation (perplexity, greedy BLEU and chrF), epoch callbacks (epoch log, pruning),
+the schedule step, and, with a checkpoint folder, the last and best checkpoints holding
+model, optimizer, scheduler and scaler state and the random state (the CUDA generators'
+too on a GPU), from which training can resume.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from hpo.data.tokenizer import PAD_ID
 from hpo.params import fraction, integer, read_params, real
 from hpo.training.builders import (
     OPTIMIZER_PARAMS,
-    SCHEDULE_PARAMS,
+    SEQ2SEQ_SCHEDULE_PARAMS,
     build_optimizer,
     build_scheduler,
     cosine_factor,
+    inverse_sqrt_factor,
 )
 from hpo.training.metrics import is_better
 from hpo.training.trainer import DivergedError, EpochCallback, EpochRecord, FitResult
@@ -53,7 +55,7 @@ SEQ2SEQ_FIT_PARAMS = (
     integer("warmup_steps", 0, "optimizer steps of linear learning-rate warm-up", low=0),
 )
 # Everything the translation loop reads from a trial.
-SEQ2SEQ_TRAINER_PARAMS = (*SEQ2SEQ_FIT_PARAMS, *OPTIMIZER_PARAMS, *SCHEDULE_PARAMS)
+SEQ2SEQ_TRAINER_PARAMS = (*SEQ2SEQ_FIT_PARAMS, *OPTIMIZER_PARAMS, *SEQ2SEQ_SCHEDULE_PARAMS)
 
 
 @dataclass
@@ -118,10 +120,12 @@ def fit_seq2seq(
     device = device or torch.device("cpu")
     model.to(device)
     optimizer = build_optimizer(model, params)
-    # Cosine is computed per step below, where it combines with warm-up exactly.
+    # Cosine and inverse_sqrt are computed per step below, where they combine with warm-up
+    # exactly and resume from the stored step on the same curve.
     cosine = params.get("lr_schedule") == "cosine"
+    inverse_sqrt = params.get("lr_schedule") == "inverse_sqrt"
     scheduler = None
-    if not cosine:
+    if not (cosine or inverse_sqrt):
         scheduler = build_scheduler(
             optimizer, params, max_epochs=settings.max_epochs, maximize=settings.maximize
         )
@@ -180,6 +184,8 @@ def fit_seq2seq(
                 if cosine:
                     share = _warm_up_share(step, settings.warmup_steps)
                     _set_lr(optimizer, base_lrs, share * cosine_factor(epoch, settings.max_epochs))
+                elif inverse_sqrt:
+                    _set_lr(optimizer, base_lrs, inverse_sqrt_factor(step, settings.warmup_steps))
                 elif step <= settings.warmup_steps:
                     _set_lr(optimizer, base_lrs, _warm_up_share(step, settings.warmup_steps))
                 if settings.clip_grad > 0:
