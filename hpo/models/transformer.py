@@ -115,20 +115,20 @@ class MultiHeadAttention(nn.Module):
         return self.out(attended.transpose(1, 2).flatten(2))
 
 
-def feed_forward(d_model: int, ff_dim: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Linear(d_model, ff_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_dim, d_model)
-    )
+def feed_forward(d_model: int, ff_dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_model, ff_dim), nn.ReLU(), nn.Linear(ff_dim, d_model))
 
 
 class EncoderLayer(nn.Module):
     """Self-attention over the source, then feed-forward; each on a LayerNorm, added back."""
 
-    def __init__(self, d_model: int, heads: int, ff_dim: int, dropout: float):
+    def __init__(
+        self, d_model: int, heads: int, ff_dim: int, dropout: float, attention_dropout: float
+    ):
         super().__init__()
         self.self_norm, self.ff_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.self_attention = MultiHeadAttention(d_model, heads, dropout)
-        self.feed_forward = feed_forward(d_model, ff_dim, dropout)
+        self.self_attention = MultiHeadAttention(d_model, heads, attention_dropout)
+        self.feed_forward = feed_forward(d_model, ff_dim)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -140,14 +140,16 @@ class EncoderLayer(nn.Module):
 class DecoderLayer(nn.Module):
     """Causal self-attention, attention over the source, feed-forward (all pre-norm)."""
 
-    def __init__(self, d_model: int, heads: int, ff_dim: int, dropout: float):
+    def __init__(
+        self, d_model: int, heads: int, ff_dim: int, dropout: float, attention_dropout: float
+    ):
         super().__init__()
         self.self_norm = nn.LayerNorm(d_model)
-        self.self_attention = MultiHeadAttention(d_model, heads, dropout)
+        self.self_attention = MultiHeadAttention(d_model, heads, attention_dropout)
         self.source_norm = nn.LayerNorm(d_model)
-        self.source_attention = MultiHeadAttention(d_model, heads, dropout)
+        self.source_attention = MultiHeadAttention(d_model, heads, attention_dropout)
         self.ff_norm = nn.LayerNorm(d_model)
-        self.feed_forward = feed_forward(d_model, ff_dim, dropout)
+        self.feed_forward = feed_forward(d_model, ff_dim)
         self.dropout = nn.Dropout(dropout)
 
     def forward(
@@ -212,8 +214,10 @@ class Transformer(nn.Module):
         d_model: Width of every layer's input and output.
         heads: Attention heads; must divide ``d_model``.
         ff_dim: Width of the feed-forward sublayers.
-        dropout: On embeddings, attention weights, feed-forward activations and every
-            sublayer's output.
+        dropout: On the embeddings and on every sublayer's output (Vaswani et al.'s
+            residual dropout).
+        attention_dropout: On the attention weights. Off by default (as in fairseq): with
+            it, PyTorch's CPU attention leaves its fused kernel for a slower one.
         positions: ``"sinusoidal"`` (fixed, any length) or ``"learned"`` (one vector for
             each of ``max_positions`` positions).
         share_embeddings: One embedding matrix for source and target; needs vocabularies of
@@ -239,6 +243,7 @@ class Transformer(nn.Module):
         heads: int = 4,
         ff_dim: int = 1024,
         dropout: float = 0.1,
+        attention_dropout: float = 0.0,
         positions: str = "sinusoidal",
         share_embeddings: bool = False,
         tie_output: bool = True,
@@ -251,8 +256,9 @@ class Transformer(nn.Module):
             raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
         if positions not in POSITIONS:
             raise ValueError(f"unknown positions {positions!r}; expected one of {POSITIONS}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        for name, rate in (("dropout", dropout), ("attention_dropout", attention_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
         if share_embeddings and src_vocab_size != tgt_vocab_size:
             raise ValueError(
                 f"share_embeddings needs vocabularies of one size, got {src_vocab_size} "
@@ -266,10 +272,10 @@ class Transformer(nn.Module):
         self.src_positions = Positions(positions, d_model, max_positions)
         self.tgt_positions = Positions(positions, d_model, max_positions)
         self.encoder_layers = nn.ModuleList(
-            EncoderLayer(d_model, heads, ff_dim, dropout) for _ in range(layers)
+            EncoderLayer(d_model, heads, ff_dim, dropout, attention_dropout) for _ in range(layers)
         )
         self.decoder_layers = nn.ModuleList(
-            DecoderLayer(d_model, heads, ff_dim, dropout) for _ in range(layers)
+            DecoderLayer(d_model, heads, ff_dim, dropout, attention_dropout) for _ in range(layers)
         )
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
