@@ -17,7 +17,10 @@ from hpo.data.gettext_catalogs import message_pairs
 from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from hpo.errors import BadInput
 from hpo.models.transformer import Transformer
+from hpo.space import SearchSpace
+from hpo.study.params_check import check_search_space
 from hpo.training.builders import inverse_sqrt_factor
 from hpo.training.decoding import beam_search, greedy_decode
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, fit_seq2seq
@@ -209,3 +212,13 @@ def test_inverse_sqrt_warms_up_then_decays_and_a_resumed_run_stays_on_the_curve(
     )
     assert [r.epoch for r in resumed.history] == [1, 2, 3]
     assert [r.lr for r in resumed.history] == pytest.approx(lrs)
+
+
+def test_translation_spaces_may_ask_for_inverse_sqrt_and_classifier_spaces_may_not():
+    schedules = {"type": "categorical", "choices": ["inverse_sqrt", "cosine"]}
+    space = SearchSpace.model_validate({"params": {"lr_schedule": schedules, "warmup_steps": 8}})
+
+    check_search_space(space, "translation")
+    # The classifier trainer steps its schedule per epoch: it has no inverse_sqrt.
+    with pytest.raises(BadInput, match="lr_schedule value 'inverse_sqrt' is not one of"):
+        check_search_space(space, "classification")
