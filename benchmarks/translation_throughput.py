@@ -41,7 +41,7 @@ from hpo.models.transformer import Transformer
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, fit_seq2seq
 
 SIZE = {"embedding_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.1}
-RNN_PARAMS = {"cell": "lstm", "attention": "none", **SIZE, "optimizer": "adam", "lr": 1e-3}
+PARAMS = {"cell": "lstm", "attention": "none", **SIZE, "optimizer": "adam", "lr": 1e-3}
 # About the recurrent models' parameter count with 8k vocabularies (printed by the run).
 TRANSFORMER = {"layers": 2, "d_model": 256, "heads": 4, "ff_dim": 1024, "dropout": 0.1}
 TRANSFORMER_TRAINING = {"optimizer": "adam", "lr": 5e-4, "lr_schedule": "inverse_sqrt",
@@ -69,7 +69,7 @@ class PlainSeq2Seq(nn.Module):
         return self.output(self.dropout(out))
 
 
-def splits_from_pairs(pairs, directory: Path, vocab_size: int) -> TranslationSplits:
+def splits_from_pairs(pairs, directory: Path, vocab_size: int = 4000) -> TranslationSplits:
     """Tokenizers trained on every pair; the pairs encoded as the training split."""
     src = [s for s, _ in pairs]
     tgt = [t for _, t in pairs]
@@ -205,7 +205,7 @@ def main() -> None:
     plain_sorted = PlainSeq2Seq(src_vocab, tgt_vocab, **SIZE)
     plain_sorted.load_state_dict(plain_random.state_dict())
     torch.manual_seed(0)
-    rnn = build("translation", RNN_PARAMS, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab)
+    rnn = build("translation", PARAMS, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab)
     torch.manual_seed(0)
     transformer = Transformer(src_vocab, tgt_vocab, **TRANSFORMER)
     subset = shard(splits, list(range(n)))
@@ -219,7 +219,7 @@ def main() -> None:
             plain_batches(subset.train, args.batch_size, sort=True, seed=0),
         ),
     }
-    models = {"hpo LSTM": (rnn, RNN_PARAMS), "hpo Transformer": (transformer, TRANSFORMER_TRAINING)}
+    models = {"hpo LSTM": (rnn, PARAMS), "hpo Transformer": (transformer, TRANSFORMER_TRAINING)}
     runs = {name: Run(name, count_parameters(loop.model)) for name, (loop, _) in loops.items()}
     runs.update({name: Run(name, count_parameters(model)) for name, (model, _) in models.items()})
     generator = torch.Generator().manual_seed(0)
