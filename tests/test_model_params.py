@@ -19,6 +19,7 @@ from hpo.models.cnn_classifier import CNNClassifier
 from hpo.models.init import INIT, initialise
 from hpo.models.rnn_classifier import RNNClassifier
 from hpo.models.seq2seq import Seq2Seq
+from hpo.models.transformer import Transformer
 from hpo.params import integer
 from hpo.space import SearchSpace
 from hpo.study.params_check import check_search_space
@@ -37,8 +38,15 @@ OWN_DEFAULTS = {
     ("classification", "lstm"): lambda: RNNClassifier(50, 3, cell="lstm"),
     ("classification", "gru"): lambda: RNNClassifier(50, 3, cell="gru"),
     ("translation", "rnn"): lambda: Seq2Seq(50, 60),
+    ("translation", "transformer"): lambda: Transformer(50, 60),
 }
-CLASSES = {"cnn": CNNClassifier, "lstm": RNNClassifier, "gru": RNNClassifier, "rnn": Seq2Seq}
+CLASSES = {
+    "cnn": CNNClassifier,
+    "lstm": RNNClassifier,
+    "gru": RNNClassifier,
+    "rnn": Seq2Seq,
+    "transformer": Transformer,
+}
 
 
 def registered() -> set[tuple[str, str]]:
@@ -143,7 +151,7 @@ GOOD_TRANSLATION = {"cell": "gru", "hidden_size": 16, "embedding_dim": 8, "lr": 
             {"dropout": {"type": "float", "low": 0.0, "high": 1.5}},
             ["dropout value 1.5", "outside [0, 1)"],
         ),
-        ({"arch": "transformer"}, ["arch value 'transformer'", "one of rnn"]),
+        ({"arch": "mamba"}, ["arch value 'mamba'", "one of rnn, transformer"]),
         ({"attention": "dot"}, ["attention value 'dot'", "none, additive, multiplicative"]),
         ({"vocab_size": 100}, ["unknown parameter 'vocab_size'", "src_vocab_size"]),
         ({"num_layers": {"type": "float", "low": 1, "high": 3}}, ["num_layers", "type: int"]),
@@ -168,6 +176,32 @@ def test_a_translation_space_is_refused_with_one_line(workdir, capsys, params, n
     assert code == 2, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     for name in ["search space inline", "translate.yaml", *names]:
+        assert name in err, f"{name!r} not in {err}"
+    assert not (workdir / "runs").exists(), "a refused study stored something"
+
+
+GOOD_TRANSFORMER = {"arch": "transformer", "layers": 1, "d_model": 16, "heads": 2, "lr": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"heads": 0}, ["heads value 0", "outside [1"]),
+        ({"positions": "rotary"}, ["positions value 'rotary'", "sinusoidal, learned"]),
+        ({"cell": "gru"}, ["unknown parameter 'cell' for translation with arch transformer"]),
+        ({"dropout": {"type": "float", "low": 0.1, "high": 1.0}}, ["dropout value 1.0"]),
+    ],
+    ids=["heads-range", "no-such-positions", "rnn-only", "dropout-range"],
+)
+def test_a_transformer_space_is_refused_with_one_line(workdir, capsys, params, names):
+    path = write_translation_study(workdir, {**GOOD_TRANSFORMER, **params})
+
+    code = main(["optimize", "--study", str(path), "--n-trials", "1"])
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for name in names:
         assert name in err, f"{name!r} not in {err}"
     assert not (workdir / "runs").exists(), "a refused study stored something"
 

@@ -231,3 +231,33 @@ def test_tsv_pairs_and_gettext_catalogs_are_read(workdir):
     assert len(corpus.train) == 400 and len(corpus.dev) == 50 and len(corpus.test) == 50
     english = {en for en, _ in pairs}
     assert all(sentence in english for sentence in corpus.train.tgt)  # de -> en: English targets
+
+
+def test_a_study_over_both_families_trains_and_uses_a_transformer(parallel_files, capsys):
+    """`arch: transformer` beside `arch: rnn` in one space: each family trains through the
+    same objective, and the Transformer's checkpoint scores on dev what its trial recorded."""
+    space = {
+        "params": {
+            "arch": {"type": "categorical", "choices": ["rnn", "transformer"]},
+            "cell": {"type": "categorical", "choices": ["gru"], "when": {"arch": "rnn"}},
+            "hidden_size": {"type": "categorical", "choices": [64], "when": {"arch": "rnn"}},
+            "layers": {"type": "categorical", "choices": [1], "when": {"arch": "transformer"}},
+            "d_model": {"type": "categorical", "choices": [64], "when": {"arch": "transformer"}},
+            "heads": {"type": "categorical", "choices": [4], "when": {"arch": "transformer"}},
+            "ff_dim": {"type": "categorical", "choices": [128], "when": {"arch": "transformer"}},
+            "dropout": 0.0,
+            "lr": 0.003,
+            "batch_tokens": 400,
+        }
+    }
+    study_file = write_translation_study(parallel_files, search_space=space)
+    assert main(["grid-search", "--study", str(study_file)]) == 0
+    trials = {t.params["arch"]: t for t in stored().get_trials()}
+    assert set(trials) == {"rnn", "transformer"}
+    transformer = trials["transformer"]
+    assert transformer.state.name == "COMPLETE" and transformer.value > 1
+
+    capsys.readouterr()
+    trial = str(transformer.number)
+    assert main(["evaluate", "--study", str(study_file), "--trial", trial, "--split", "dev"]) == 0
+    assert f"BLEU = {transformer.value:.2f}" in capsys.readouterr().out

@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hpo.data.tokenizer import PAD_ID
+from hpo.models.registry import Family, register
+from hpo.params import choice, flag, fraction, integer
 
 POSITIONS = ("sinusoidal", "learned")
 
@@ -365,3 +368,29 @@ class Transformer(nn.Module):
             raise ValueError("a Transformer trains under full teacher forcing (1.0) only")
         logits, _ = self._decode(tgt_in, self.encode(src, src_lengths), cached=False)
         return logits
+
+
+TRANSFORMER_PARAMS = (
+    integer("layers", 3, "encoder layers, and as many decoder layers", low=1),
+    integer("d_model", 256, "width of every layer; a multiple of heads", low=1),
+    integer("heads", 4, "attention heads", low=1),
+    integer("ff_dim", 1024, "width of the feed-forward sublayers", low=1),
+    fraction("dropout", 0.1, "dropout on embeddings and sublayer outputs"),
+    fraction("attention_dropout", 0.0, "dropout on attention weights (slow on CPU)"),
+    choice("positions", "sinusoidal", POSITIONS, "fixed sinusoidal or learned positions"),
+    flag("share_embeddings", False, "one embedding for source and target (equal vocabularies)"),
+    flag("tie_output", True, "the output projection is the target embedding"),
+)
+
+
+def build_transformer(
+    values: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int
+) -> Transformer:
+    """The Transformer that ``values`` (every declared parameter) describe."""
+    names = [p.name for p in TRANSFORMER_PARAMS]
+    return Transformer(src_vocab_size, tgt_vocab_size, **{n: values[n] for n in names})
+
+
+TRANSFORMER = register(
+    Family("transformer", "translation", ("transformer",), TRANSFORMER_PARAMS, build_transformer)
+)
