@@ -34,6 +34,7 @@ from pydantic import (
 
 from hpo.durations import parse_duration
 from hpo.errors import BadInput
+from hpo.folder_names import study_folder_name
 from hpo.space import SearchSpace, check_point
 
 RUNS_DIR_ENV = "HPO_RUNS_DIR"
@@ -547,8 +548,12 @@ def cache_dir() -> Path:
 
 
 def study_dir_for(name: str) -> Path:
-    """Where a study's CSV logs and checkpoints live: ``runs/<study>/``."""
-    return runs_dir() / name
+    """Where a study's CSV logs and checkpoints live: ``runs/<study>/``, always inside runs/.
+
+    The one place a study name becomes a path: names that are not plain are escaped
+    (:func:`hpo.folder_names.study_folder_name`).
+    """
+    return runs_dir() / study_folder_name(name)
 
 
 def resolve_storage(cli_value: str | None, config: StudyConfig | None = None) -> str:
