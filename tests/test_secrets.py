@@ -9,7 +9,9 @@ from pathlib import Path
 
 import optuna
 import pytest
+from sqlalchemy.engine import make_url
 
+from hpo.study.storage import mask_url
 from tests.conftest import start_hpo, write_study
 from tests.postgres import fresh_database
 
@@ -100,3 +102,76 @@ def test_password_never_leaks(tmp_path, secret_url):
         default=str,
     )
     assert PASSWORD not in stored
+
+
+SECRET = "Zq81secret"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://hpo:{SECRET}@db.example.org:5432/hpo",
+        f"postgresql+psycopg://hpo@db.example.org/hpo?password={SECRET}",
+        f"postgresql+psycopg://hpo@db/hpo?sslmode=require&password={SECRET}&application_name=x",
+        f"postgresql+psycopg://hpo@db/hpo?sslpassword={SECRET}",
+        f"postgresql+psycopg://hpo@db/hpo?pass%77ord={SECRET}",
+        f"postgresql+psycopg://hpo@db/hpo?PASSWORD={SECRET}",
+        f"mysql+pymysql://hpo@db/hpo?passwd={SECRET}",
+        f"postgresql+psycopg://hpo:{SECRET[:4]}%40{SECRET[4:]}@db/hpo",
+        f"postgresql+psycopg://hpo:{SECRET[:4]}@{SECRET[4:]}@db/hpo",
+        f"postgresql+psycopg://hpo:{SECRET[:4]}//{SECRET[4:]}@db/hpo",
+        f"postgresql+psycopg://hpo@db:5432/hpo?password={SECRET[:4]}@{SECRET[4:]}",
+        f"postgresql+psycopg://hpo:{SECRET}@db/hpo?password={SECRET}",
+        f"hpo:{SECRET}@db/hpo",
+    ],
+    ids=[
+        "user-password",
+        "query",
+        "query-among-others",
+        "sslpassword",
+        "encoded-name",
+        "upper-case-name",
+        "passwd",
+        "encoded-at",
+        "raw-at",
+        "slashes",
+        "query-with-at",
+        "both",
+        "no-scheme",
+    ],
+)
+def test_every_form_of_password_is_masked(url):
+    masked = mask_url(url)
+
+    assert "***" in masked
+    for fragment in (SECRET[:4], SECRET[4:]):
+        assert fragment not in masked, masked
+
+
+def test_password_as_a_query_parameter_never_leaks(tmp_path, secret_url):
+    parsed = make_url(secret_url)
+    url = parsed.set(password=None).update_query_dict({"password": PASSWORD})
+    query_url = url.render_as_string(hide_password=False)
+    assert f"password={PASSWORD}" in query_url
+    study_file = write_study(tmp_path)
+    storage = ("--storage", query_url)
+
+    outputs = []
+    for args in [
+        ("optimize", "--study", str(study_file), "--n-trials", "1", *storage),
+        ("studies", *storage),
+        ("trials", "--study", "tiny", *storage),
+        ("best", "--study", "tiny", "--json", *storage),
+        ("report", "--study", "tiny", *storage),
+        ("best", "--study", "nope", *storage),
+    ]:
+        process = hpo(*args, cwd=tmp_path)
+        outputs += process.communicate(timeout=300)
+
+    for text in outputs:
+        assert PASSWORD not in text
+    assert "password=***" in "".join(outputs)
+    assert (tmp_path / "runs/tiny/report.html").is_file()
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path

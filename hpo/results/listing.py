@@ -17,9 +17,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import resolve_storage, study_dir_for
-from hpo.errors import BadInput, HpoError
+from hpo.errors import BadInput
 from hpo.study.logs import trial_rows
-from hpo.study.storage import mask_url, open_storage, parse_storage_url
+from hpo.study.storage import mask_url, open_storage, parse_storage_url, storage_failure
 from hpo.study.stored import load_stored_study, resolve_study
 
 if TYPE_CHECKING:
@@ -223,14 +223,13 @@ def list_studies(storage: str | None = None) -> tuple[str, list[StoredStudySumma
 
     url = resolve_storage(storage)
     parsed = parse_storage_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database).is_file():
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists():
         return mask_url(url), []
     store = open_storage(url, existing=True)
     try:
         return mask_url(url), [_summary(study, store) for study in _stored(store)]
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise HpoError(f"cannot read studies from {mask_url(url)}: {reason}") from None
+    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        raise storage_failure(url, exc, "read studies from") from None
 
 
 def _stored(store: optuna.storages.BaseStorage) -> list[optuna.study.StudySummary]:

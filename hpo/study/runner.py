@@ -26,7 +26,7 @@ from hpo.study.objective import Objective
 from hpo.study.params_check import check_search_space
 from hpo.study.progress import ProgressDisplay
 from hpo.study.samplers import build_pruner, build_sampler
-from hpo.study.storage import mask_url, open_storage, parse_storage_url
+from hpo.study.storage import check_storage, mask_url, open_storage
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.training import DivergedError
 from hpo.training.device import select_device
@@ -152,7 +152,7 @@ class _Session:
             config.sampler.seed = (config.sampler.seed or 0) + int(os.environ[WORKER_INDEX_ENV])
         self.config = config
         self.storage_url = resolve_storage(storage, config)
-        parse_storage_url(self.storage_url)
+        check_storage(self.storage_url)
         check_search_space(config.search_space, config.task, str(config.path or ""))
         select_device(config.training.device)  # CUDA asked for but absent: before any storing
         self.data = _prepare_data(config)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 
 from hpo.config import StudyConfig, load_study_config, resolve_storage
-from hpo.errors import BadInput, HpoError
-from hpo.study.storage import mask_url, open_storage
+from hpo.errors import BadInput
+from hpo.study.storage import mask_url, open_storage, storage_failure
 
 
 def resolve_study(ref: str, storage: str | None) -> tuple[str, StudyConfig | None, str]:
@@ -26,9 +26,8 @@ def load_stored_study(name: str, storage_url: str) -> optuna.Study:
     storage = open_storage(storage_url, existing=True)
     try:
         return optuna.load_study(study_name=name, storage=storage)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise HpoError(f"cannot read studies from {mask_url(storage_url)}: {reason}") from None
+    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        raise storage_failure(storage_url, exc, "read studies from") from None
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         held = ", ".join(sorted(names)) or "no studies"
