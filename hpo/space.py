@@ -16,7 +16,8 @@ given value (or one of the listed values).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -79,10 +80,11 @@ class IntParam(_Param):
             raise ValueError("log scale and a step other than 1 cannot be combined")
         return self
 
-    def grid_values(self) -> list[int]:
+    def grid_values(self) -> Sequence[int]:
         if self.grid is not None:
             return list(self.grid)
-        return list(range(self.low, self.high + 1, self.step))
+        # A range, not a list: a space may span 10**12 integers.
+        return range(self.low, self.high + 1, self.step)
 
 
 class CategoricalParam(_Param):
@@ -126,12 +128,29 @@ def _check_numeric_range(
         raise ValueError(f"step must be positive, got {step}")
     if log and step is not None and not isinstance(step, int):
         raise ValueError("log scale and step cannot be combined")
+    if step is not None and high > low:
+        _check_step_fits(low, high, step)
     if grid is not None:
         if not grid:
             raise ValueError("grid must not be empty")
         outside = [v for v in grid if not low <= v <= high]
         if outside:
             raise ValueError(f"grid values {outside} lie outside [{low}, {high}]")
+
+
+def _check_step_fits(low: float, high: float, step: float) -> None:
+    # Optuna would quietly shrink such a range (with a warning about its own source file).
+    span = Decimal(str(high)) - Decimal(str(low))
+    if Decimal(str(step)) > span:
+        raise ValueError(
+            f"step ({step}) is larger than the range [{low}, {high}]: the only value would be {low}"
+        )
+    if span % Decimal(str(step)):
+        top = Decimal(str(low)) + (span // Decimal(str(step))) * Decimal(str(step))
+        raise ValueError(
+            f"the range [{low}, {high}] is not a whole number of steps of {step}: "
+            f"end it at {top} or {top + Decimal(str(step))}"
+        )
 
 
 class SearchSpace(BaseModel):
@@ -332,7 +351,10 @@ def grid_points(space: SearchSpace) -> Iterator[dict[str, Any]]:
 
 
 def grid_size(space: SearchSpace) -> int:
-    return sum(1 for _ in grid_points(space))
+    """The number of grid points, counted without listing them (see :mod:`hpo.grid_count`)."""
+    from hpo.grid_count import count_grid_points
+
+    return count_grid_points(space)
 
 
 def point_key(params: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.errors import BadInput
+from hpo.grid_count import MAX_GRID_POINTS
 from hpo.study import start_points
 from hpo.study.checkpoints import prune_checkpoints
 from hpo.study.logs import sync_logs, write_trials_csv
@@ -309,6 +310,12 @@ def grid_search(
         raise BadInput(
             f"grid search needs a finite search space: {', '.join(map(repr, infinite))} "
             "is a float without step or grid"
+        )
+    size = space.grid_size(config.search_space)
+    if size > MAX_GRID_POINTS:
+        raise BadInput(
+            f"grid search: the search space has {size:,} points, more than {MAX_GRID_POINTS:,}: "
+            "give its wide parameters a coarser step or a grid list"
         )
     points = list(space.grid_points(config.search_space))
     echo(f"grid: {len(points)} points")
