@@ -232,14 +232,20 @@ DataConfig = Annotated[
 TRANSLATION_SOURCES = (ParallelData, GettextData)
 
 
+# Sentencepiece takes a 32-bit size and its time and memory grow with it; no vocabulary of
+# a real language model comes near a million pieces.
+MAX_VOCAB_SIZE = 1_000_000
+
+
 class TokenizerConfig(_Strict):
     """Sentencepiece settings; ``vocab_size`` may be overridden by a searched parameter."""
 
     type: Literal["sentencepiece"] = "sentencepiece"
     model_type: Literal["unigram", "bpe", "char", "word"] = "unigram"
-    vocab_size: int = Field(4000, ge=8)
-    src_vocab_size: int | None = Field(None, ge=8)  # translation: per language, else vocab_size
-    tgt_vocab_size: int | None = Field(None, ge=8)
+    vocab_size: int = Field(4000, ge=8, le=MAX_VOCAB_SIZE)
+    # translation: per language, else vocab_size
+    src_vocab_size: int | None = Field(None, ge=8, le=MAX_VOCAB_SIZE)
+    tgt_vocab_size: int | None = Field(None, ge=8, le=MAX_VOCAB_SIZE)
     character_coverage: float = Field(1.0, gt=0, le=1)
     lowercase: bool = False
     max_length: int = Field(256, ge=4)

@@ -246,6 +246,73 @@ def test_bad_search_space_is_refused_before_anything_runs(here, capsys, params, 
     assert_nothing_stored(here)
 
 
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        (
+            {"dropout": {"type": "float", "low": 0.0, "high": 0.1, "step": 0.5}},
+            ["search_space.params.dropout", "step (0.5) is larger than the range [0.0, 0.1]"],
+        ),
+        (
+            {"dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.2}},
+            ["search_space.params.dropout", "not a whole number of steps", "0.4 or 0.6"],
+        ),
+        (
+            {"num_filters": {"type": "int", "low": 2, "high": 9, "step": 4}},
+            ["search_space.params.num_filters", "end it at 6 or 10"],
+        ),
+    ],
+    ids=["step>range", "float-step", "int-step"],
+)
+def test_step_that_does_not_fit_the_range_is_refused(here, capsys, params, names):
+    study = tiny_study()
+    study["search_space"]["params"].update(params)
+    path = write_study(here, study)
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "tiny.yaml", *names)
+    assert "optuna" not in err.lower()
+    assert_nothing_stored(here)
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "names"),
+    [
+        ("tokenizer", {"vocab_size": 10**12}, ["tokenizer.vocab_size", "1000000"]),
+        (
+            "params",
+            {"vocab_size": {"type": "int", "low": 100, "high": 10**12}},
+            ["vocab_size", "1000000000000", "1000000"],
+        ),
+    ],
+    ids=["tokenizer", "searched"],
+)
+def test_vocabulary_size_beyond_what_sentencepiece_takes(here, capsys, section, value, names):
+    study = tiny_study()
+    if section == "tokenizer":
+        study["tokenizer"].update(value)
+    else:
+        study["search_space"]["params"].update(value)
+    path = write_study(here, study)
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, *names)
+    assert_nothing_stored(here)
+
+
+def test_grid_search_over_an_enormous_finite_space_gives_its_size(here, capsys):
+    study = tiny_study()
+    study["search_space"]["params"]["num_filters"] = {"type": "int", "low": 1, "high": 10**12}
+    path = write_study(here, study)
+
+    code, _, err = hpo(capsys, "grid-search", "--study", str(path))
+
+    assert_one_line_error(code, err, "grid search", "1,000,000,000,000 points", "10,000")
+    assert_nothing_stored(here)
+
+
 # --- data files ----------------------------------------------------------------------------
 
 
@@ -480,6 +547,32 @@ def _unseen_label(here: Path) -> list[str]:
     return ["optimize", "--study", "tiny.yaml", "--n-trials", "1"]
 
 
+def _enormous_grid(here: Path) -> list[str]:
+    study = tiny_study()
+    study["search_space"]["params"]["num_filters"] = {"type": "int", "low": 1, "high": 10**12}
+    write_study(here, study)
+    return ["grid-search", "--study", "tiny.yaml"]
+
+
+def _step_larger_than_range(here: Path) -> list[str]:
+    study = tiny_study()
+    study["search_space"]["params"]["dropout"] = {
+        "type": "float",
+        "low": 0.0,
+        "high": 0.1,
+        "step": 0.5,
+    }
+    write_study(here, study)
+    return ["optimize", "--study", "tiny.yaml", "--n-trials", "1"]
+
+
+def _huge_vocabulary(here: Path) -> list[str]:
+    study = tiny_study()
+    study["search_space"]["params"]["vocab_size"] = {"type": "int", "low": 100, "high": 10**12}
+    write_study(here, study)
+    return ["optimize", "--study", "tiny.yaml", "--n-trials", "1"]
+
+
 def _bad_storage(here: Path) -> list[str]:
     return ["optimize", "--study", "tiny.yaml", "--storage", "postgresql+nodriver://u@h/db"]
 
@@ -493,8 +586,21 @@ def _bad_storage(here: Path) -> list[str]:
         (_infinite_grid, ["'lr'"]),
         (_unseen_label, ["'business'", "dev"]),
         (_bad_storage, ["postgresql+nodriver"]),
+        (_enormous_grid, ["1,000,000,000,000 points"]),
+        (_step_larger_than_range, ["dropout", "step"]),
+        (_huge_vocabulary, ["vocab_size"]),
     ],
-    ids=["bad-duration", "zero-trials", "unknown-field", "infinite-grid", "unseen-label", "url"],
+    ids=[
+        "bad-duration",
+        "zero-trials",
+        "unknown-field",
+        "infinite-grid",
+        "unseen-label",
+        "url",
+        "enormous-grid",
+        "step>range",
+        "huge-vocabulary",
+    ],
 )
 def test_bad_command_leaves_the_stored_study_unchanged(here, capsys, stored, bad_command, names):
     args = bad_command(here)

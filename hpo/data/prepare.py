@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hpo.config import MAX_VOCAB_SIZE
 from hpo.data.batching import EncodedDataset
 from hpo.data.corpus import ClassificationCorpus
 from hpo.data.tokenizer import Tokenizer, train_sentencepiece
@@ -12,7 +13,13 @@ from hpo.params import integer
 
 # A space may search the vocabulary size; unset, the study's tokenizer.vocab_size holds.
 TOKENIZER_PARAMS = (
-    integer("vocab_size", None, "sentencepiece vocabulary size (tokenizer.vocab_size)", low=8),
+    integer(
+        "vocab_size",
+        None,
+        "sentencepiece vocabulary size (tokenizer.vocab_size)",
+        low=8,
+        high=MAX_VOCAB_SIZE,
+    ),
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hpo.config import MAX_VOCAB_SIZE
 from hpo.data.parallel import TranslationCorpus
 from hpo.data.seq2seq_batching import ParallelDataset
 from hpo.data.tokenizer import Tokenizer, train_sentencepiece
@@ -13,8 +14,12 @@ from hpo.params import integer
 
 # A space may search each language's vocabulary size; unset, the study's tokenizer holds.
 TRANSLATION_TOKENIZER_PARAMS = (
-    integer("src_vocab_size", None, "source sentencepiece vocabulary size", low=8),
-    integer("tgt_vocab_size", None, "target sentencepiece vocabulary size", low=8),
+    integer(
+        "src_vocab_size", None, "source sentencepiece vocabulary size", low=8, high=MAX_VOCAB_SIZE
+    ),
+    integer(
+        "tgt_vocab_size", None, "target sentencepiece vocabulary size", low=8, high=MAX_VOCAB_SIZE
+    ),
 )
 
 
