@@ -44,6 +44,9 @@ def test_a_stop_signal_mid_trial_keeps_store_and_logs_consistent(tmp_path, signu
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted" in out
+    # One summary line and nothing else: no traceback, no Optuna warning.
+    assert err == ""
+    assert out.splitlines()[-1].startswith("interrupted: study tiny")
 
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/runs/hpo.db")
     trials = study.get_trials()

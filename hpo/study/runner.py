@@ -22,6 +22,7 @@ from hpo.errors import BadInput
 from hpo.grid_count import MAX_GRID_POINTS
 from hpo.study import start_points
 from hpo.study.checkpoints import prune_checkpoints
+from hpo.study.library_output import routes_library_output
 from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
 from hpo.study.params_check import check_search_space
@@ -49,6 +50,7 @@ class RunSummary:
     best_number: int | None = None
     best_value: float | None = None
     interrupted: bool = False
+    warnings_log: Path | None = None  # where this run's library warnings went, if any
 
     def text(self) -> str:
         counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.counts.items()))
@@ -58,9 +60,10 @@ class RunSummary:
             else "no complete trial yet"
         )
         head = "interrupted" if self.interrupted else "done"
+        notes = f"; library warnings in {self.warnings_log}" if self.warnings_log else ""
         return (
             f"{head}: study {self.study_name} ran {self.new_trials} new trial(s); "
-            f"store has {counts or 'no trials'}; {best}; logs in {self.study_dir}"
+            f"store has {counts or 'no trials'}; {best}; logs in {self.study_dir}{notes}"
         )
 
 
@@ -242,6 +245,7 @@ class _Session:
         return summary
 
 
+@routes_library_output
 def optimize(
     config: StudyConfig,
     *,
@@ -296,6 +300,7 @@ def optimize(
     return session.run(n_trials, timeout, quiet=quiet)
 
 
+@routes_library_output
 def grid_search(
     config: StudyConfig,
     *,
