@@ -6,10 +6,9 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from hpo.errors import BadInput
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def check_store_file(path: Path, shown: str, *, existing: bool) -> None:
@@ -25,17 +24,19 @@ def check_store_file(path: Path, shown: str, *, existing: bool) -> None:
         if existing:
             raise BadInput(f"no store at {path}: run hpo optimize first, or give --storage")
         return
+    # The file is only ever opened through SQLite: a plain open() and close() of a database
+    # drops the POSIX locks of this process's SQLite connections to it (see SQLite's "How To
+    # Corrupt An SQLite Database File", 2.2), after which another process may reset the WAL
+    # under them.
     try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
+        empty = path.stat().st_size == 0
     except OSError as exc:
         raise BadInput(f"storage {shown}: cannot read {path}: {exc.strerror or exc}") from None
-    if head and head != SQLITE_HEADER:
-        raise BadInput(f"storage {shown}: {path} is not a SQLite database")
-    if existing and not head:
-        raise BadInput(f"storage {shown}: {path} is empty, not an Optuna store")
-    if head:
-        _check_tables(path, shown, existing=existing)
+    if empty:
+        if existing:
+            raise BadInput(f"storage {shown}: {path} is empty, not an Optuna store")
+        return
+    _check_tables(path, shown, existing=existing)
 
 
 # Tables Optuna creates first; a writer may find a store that another process is setting up.
@@ -46,13 +47,15 @@ def _check_tables(path: Path, shown: str, *, existing: bool) -> None:
     # A database with tables but none of Optuna's is someone else's: never write into it.
     # One with no tables is fine for a writer (which creates them), not for a reader.
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=120)
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=120)
         try:
             rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = sorted(name for (name,) in rows)
         finally:
             connection.close()
-    except sqlite3.Error as exc:
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise BadInput(f"storage {shown}: {path} is not a SQLite database") from None
         raise BadInput(f"storage {shown}: cannot read {path}: {exc}") from None
     if "studies" in tables or (not existing and _OPTUNA_TABLES & set(tables)):
         return
