@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 
 from hpo.config import study_dir_for
 from hpo.errors import HpoError
-from hpo.study.checkpoints import trial_dir
+from hpo.run_layout import trial_dir
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
 

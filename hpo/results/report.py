@@ -22,7 +22,7 @@ from hpo.config import study_dir_for
 from hpo.results.listing import duration_s, require_single_objective, write_text
 from hpo.results.pruning_effect import epochs_trained, rung_epochs, rung_shares
 from hpo.results.report_figures import Figure, all_figures, figure_html
-from hpo.study.checkpoints import trial_dir
+from hpo.run_layout import trial_dir
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
 

@@ -17,10 +17,6 @@ CHECKPOINT_FILE = "model.pt"
 TOKENIZER_FILE = "tokenizer.model"
 
 
-def trial_dir(study_dir: Path, number: int) -> Path:
-    return study_dir / f"trial-{number}"
-
-
 def save_checkpoint(
     directory: Path,
     *,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpo.atomic_files import atomic_write_text
-from hpo.study.checkpoints import trial_dir
+from hpo.run_layout import trial_dir
 
 if TYPE_CHECKING:
     import optuna

@@ -18,7 +18,8 @@ from hpo import space
 from hpo.config import StudyConfig
 from hpo.data.prepare import PreparedClassificationData
 from hpo.models import build, count_parameters
-from hpo.study.checkpoints import save_checkpoint, trial_dir, would_be_kept
+from hpo.run_layout import trial_dir
+from hpo.study.checkpoints import save_checkpoint, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.trial_outcome import recording_failure, require_finite_value

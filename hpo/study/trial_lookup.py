@@ -18,7 +18,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import StudyConfig, study_dir_for
 from hpo.errors import BadInput, HpoError
-from hpo.study.checkpoints import CHECKPOINT_FILE, trial_dir
+from hpo.run_layout import train_dir, trial_dir
+from hpo.study.checkpoints import CHECKPOINT_FILE
 
 if TYPE_CHECKING:
     import torch
@@ -47,11 +48,6 @@ def recorded_threads(device: str | None) -> int | None:
     """
     match = re.fullmatch(r"cpu \((\d+) threads?\)", device or "")
     return int(match.group(1)) if match else None
-
-
-def train_dir(study_dir: Path, number: int) -> Path:
-    """Where ``hpo train`` keeps the fully trained model of trial ``number``."""
-    return study_dir / f"train-{number}"
 
 
 def find_trial(study: optuna.Study, wanted: str | int) -> FrozenTrial:

@@ -16,7 +16,8 @@ import torch
 from hpo.config import StudyConfig
 from hpo.data.prepare_translation import PreparedTranslationData, TranslationSplits
 from hpo.models import build, count_parameters
-from hpo.study.checkpoints import trial_dir, would_be_kept
+from hpo.run_layout import trial_dir
+from hpo.study.checkpoints import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.translation.checkpoints import save_translation_checkpoint
