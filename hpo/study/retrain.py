@@ -2,9 +2,10 @@
 
 The trial's params (fixed ones included) and seed are taken from the store; training runs
 without pruning or time limit, writes ``last.pt`` and ``best.pt`` (model, optimizer,
-scheduler and scaler state) into ``runs/<study>/train-<n>/`` after every epoch, and resumes
-from ``last.pt`` when run again. The best epoch's model is saved there like a trial's
-checkpoint, so ``hpo translate`` and ``hpo evaluate`` use it.
+scheduler, scaler and random state) into ``runs/<study>/train-<n>/`` after every epoch, and
+resumes from ``last.pt`` when run again, classifiers and translators alike. The best epoch's
+model is saved there like a trial's checkpoint, so ``hpo predict``, ``hpo translate`` and
+``hpo evaluate`` use it.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def train_trial(
 ) -> TrainSummary:
     """Retrain trial ``trial`` (``best`` or a number) of a study for its full epochs.
 
-    Translation runs resume from the last checkpoint of an earlier ``hpo train``; a
-    classifier (a few minutes at most) is trained again from the start with the trial's
-    params and seed. ``device`` (``--device``) overrides the study's ``training.device``.
+    A run resumes from the last checkpoint of an earlier ``hpo train`` of the same trial, to
+    the weights an uninterrupted run would reach (same thread count). ``device``
+    (``--device``) overrides the study's ``training.device``.
 
     Example:
         .. code-block:: python
@@ -170,6 +171,7 @@ def _train_classifier(
         vocab_size=splits.tokenizer.vocab_size,
         num_classes=corpus.num_classes,
     )
+    directory = train_dir(study_dir_for(config.name), number)
     settings = FitSettings.from_params(
         params,
         max_epochs=epochs or config.training.max_epochs,
@@ -195,8 +197,9 @@ def _train_classifier(
         settings,
         [show],
         device=device,
+        checkpoint_dir=directory,
+        resume=True,
     )
-    directory = train_dir(study_dir_for(config.name), number)
     if result.best_state is not None:
         save_checkpoint(
             directory,

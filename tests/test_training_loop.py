@@ -1,0 +1,252 @@
+"""One training loop for every task: the same `fit` trains a classifier and a translator,
+resumes either from its checkpoint to the weights of an uninterrupted run, normalises a loss
+by the units of its whole accumulation window, and stops on divergence and on time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from hpo.config import BuiltinData, TokenizerConfig, TranslationConfig
+from hpo.data import load_classification_corpus
+from hpo.data.gettext_catalogs import message_pairs
+from hpo.data.parallel import ParallelTexts, TranslationCorpus
+from hpo.data.prepare import PreparedClassificationData
+from hpo.data.prepare_translation import PreparedTranslationData
+from hpo.models import build
+from hpo.training.classification_step import ClassificationTask
+from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
+from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
+from hpo.training.seq2seq_trainer import loop_settings as seq2seq_loop_settings
+
+CPU = torch.device("cpu")
+CLASSIFIER = {"arch": "cnn", "embedding_dim": 16, "filter_sizes": "2,3", "num_filters": 8}
+CLASSIFIER.update(dropout=0.3, lr=0.01, optimizer="adamw", lr_schedule="cosine")
+TRANSLATOR = {"cell": "gru", "embedding_dim": 16, "hidden_size": 16, "attention": "additive"}
+TRANSLATOR.update(dropout=0.3, lr=0.01, batch_tokens=150, teacher_forcing=0.5, accumulate=2)
+TRANSLATOR.update(warmup_steps=3, lr_schedule="plateau", plateau_patience=0)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The same thread count for both runs (torch sums in another order with another)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def topics(tmp_path_factory):
+    corpus = load_classification_corpus(BuiltinData(source="builtin", size=200))
+    prepared = PreparedClassificationData(
+        corpus, TokenizerConfig(vocab_size=100), tmp_path_factory.mktemp("cache")
+    )
+    return prepared.encoded(), corpus.num_classes
+
+
+@pytest.fixture(scope="module")
+def sentence_pairs(tmp_path_factory):
+    pairs = [(en, de) for en, de in message_pairs("de") if len(en.split()) <= 3][:60]
+    if len(pairs) < 60:
+        pytest.skip("needs German gettext catalogs (/usr/share/locale/de)")
+    texts = ParallelTexts([en for en, _ in pairs], [de for _, de in pairs])
+    corpus = TranslationCorpus(texts, texts, None, "gettext", "en", "de")
+    data = PreparedTranslationData(
+        corpus, TokenizerConfig(vocab_size=120), TranslationConfig(), tmp_path_factory.mktemp("c")
+    )
+    return data.encoded()
+
+
+def classifier_run(topics):
+    splits, num_classes = topics
+    torch.manual_seed(3)
+    model = build("classification", CLASSIFIER, vocab_size=100, num_classes=num_classes)
+    task = ClassificationTask(splits.train, splits.dev, batch_size=16, num_classes=num_classes)
+    settings = LoopSettings(max_epochs=4, metric="accuracy", maximize=True, seed=7)
+    return model, task, settings
+
+
+def translator_run(splits, params: dict[str, Any] = TRANSLATOR):
+    torch.manual_seed(3)
+    model = build(
+        "translation",
+        params,
+        src_vocab_size=splits.src_tokenizer.vocab_size,
+        tgt_vocab_size=splits.tgt_tokenizer.vocab_size,
+    )
+    settings = Seq2SeqSettings.from_params(params, max_epochs=4, amp=False, seed=7)
+    return model, translation_task(splits, settings, CPU), seq2seq_loop_settings(settings)
+
+
+def losses(result: FitResult) -> list[tuple[float, float, float]]:
+    return [(r.train_loss, r.val_loss, r.lr) for r in result.history]
+
+
+def assert_same_weights(a: nn.Module, b: nn.Module) -> None:
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
+
+
+def stop_in_epoch_3(record) -> None:
+    if record.epoch == 3:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("kind", ["classifier", "translator"])
+def test_a_run_stopped_in_epoch_3_resumes_to_the_weights_of_an_uninterrupted_run(
+    kind, request, tmp_path
+):
+    def run():
+        if kind == "classifier":
+            return classifier_run(request.getfixturevalue("topics"))
+        return translator_run(request.getfixturevalue("sentence_pairs"))
+
+    params = CLASSIFIER if kind == "classifier" else TRANSLATOR
+    model, task, settings = run()
+    whole = fit(model, task, params, settings)
+
+    # Stopped in epoch 3, after its training, before its checkpoint: last.pt holds epoch 2,
+    # while batch order, dropout and teacher forcing have drawn epoch 3's numbers.
+    stopped_model, stopped_task, stopped_settings = run()
+    with pytest.raises(KeyboardInterrupt):
+        fit(
+            stopped_model,
+            stopped_task,
+            params,
+            stopped_settings,
+            [stop_in_epoch_3],
+            None,
+            (),
+            tmp_path,
+        )
+    # Run again: it continues from last.pt, not from scratch.
+    resumed_model, resumed_task, resumed_settings = run()
+    seen: list[int] = []
+    resumed = fit(
+        resumed_model,
+        resumed_task,
+        params,
+        resumed_settings,
+        [lambda record: seen.append(record.epoch)],
+        checkpoint_dir=tmp_path,
+        resume=True,
+    )
+
+    assert seen == [3, 4]
+    assert_same_weights(resumed_model, model)
+    assert losses(resumed) == losses(whole)
+    assert (resumed.best_epoch, resumed.best_value) == (whole.best_epoch, whole.best_value)
+    assert whole.best_state is not None and resumed.best_state is not None
+    for name, tensor in whole.best_state.items():
+        assert torch.equal(tensor, resumed.best_state[name]), name
+
+
+def test_accumulated_batches_give_the_gradient_of_their_window_as_one_batch(sentence_pairs):
+    # No dropout, always the gold previous token: the two computations are deterministic.
+    params = {**TRANSLATOR, "dropout": 0.0, "teacher_forcing": 1.0, "clip_grad": 0.0}
+    model, task, settings = translator_run(sentence_pairs, params)
+    settings.max_epochs = 1
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    first_two = list(task.batches(torch.Generator().manual_seed(settings.seed)))[:2]
+    units = [task.units(b) for b in first_two]
+    assert units[0] != units[1]  # batches of different token counts
+
+    gradients: list[list[torch.Tensor]] = []
+
+    def keep_first_gradients(trained: nn.Module) -> None:
+        if not gradients:
+            gradients.append([p.grad.clone() for p in trained.parameters()])
+
+    fit(model, task, params, settings, after_step=[keep_first_gradients])
+
+    # One batch holding both batches' pairs, its loss divided by all of its target tokens.
+    model.load_state_dict(initial)
+    window = task.splits.train.collate([*first_two[0].index, *first_two[1].index])
+    assert task.units(window) == sum(units)
+    model.train()
+    model.zero_grad()
+    (task.loss_sum(model, window) / sum(units)).backward()
+    for accumulated, whole in zip(gradients[0], model.parameters(), strict=True):
+        torch.testing.assert_close(accumulated, whole.grad, rtol=1e-5, atol=1e-7)
+
+
+class Tokens:
+    """A batch of token vectors; the loss is linear in the weights, so its gradient is known."""
+
+    def __init__(self, vectors: torch.Tensor):
+        self.vectors = vectors
+
+    def to(self, device: torch.device) -> Tokens:
+        return Tokens(self.vectors.to(device))
+
+
+class LinearTokens:
+    """A task of batches of 3, 1 and 2 tokens; the third epoch's loss is NaN when asked."""
+
+    def __init__(self, nan_in_epoch: int | None = None):
+        self.sizes, self.nan_in_epoch, self.epoch = (3, 1, 2), nan_in_epoch, 0
+        self.vectors = [torch.full((n, 2), float(i + 1)) for i, n in enumerate(self.sizes)]
+
+    def batches(self, generator: torch.Generator) -> list[Tokens]:
+        self.epoch += 1
+        return [Tokens(v) for v in self.vectors]
+
+    def units(self, batch: Tokens) -> int:
+        return len(batch.vectors)
+
+    def tokens(self, batch: Tokens) -> int:
+        return len(batch.vectors)
+
+    def padding(self, batch: Tokens) -> None:
+        return None
+
+    def loss_sum(self, model: nn.Module, batch: Tokens) -> torch.Tensor:
+        loss = model(batch.vectors).sum()
+        return loss * float("nan") if self.epoch == self.nan_in_epoch else loss
+
+    def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
+        return 0.0, {"accuracy": float(model.weight.detach().sum())}
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def test_the_last_shorter_window_of_an_epoch_weighs_by_its_own_units():
+    model = nn.Linear(2, 1, bias=False)
+    settings = LoopSettings(max_epochs=1, metric="accuracy", maximize=True, accumulate=2)
+    gradients: list[torch.Tensor] = []
+
+    fit(
+        model,
+        LinearTokens(),
+        {"optimizer": "sgd", "momentum": 0.0, "lr": 0.1},
+        settings,
+        after_step=[lambda trained: gradients.append(trained.weight.grad.clone())],
+    )
+
+    # Window 1: 3 tokens of 1s and 1 token of 2s, over 4 units; window 2: 2 tokens of 3s.
+    assert [g.tolist() for g in gradients] == [[[1.25, 1.25]], [[3.0, 3.0]]]
+
+
+def test_a_nan_loss_raises_before_the_step_and_a_spent_time_limit_stops_after_one_step():
+    model = nn.Linear(2, 1, bias=False)
+    params = {"optimizer": "sgd", "momentum": 0.0, "lr": 0.1}
+    settings = LoopSettings(max_epochs=3, metric="accuracy", maximize=True)
+    seen: list[int] = []
+    with pytest.raises(DivergedError, match="loss became nan in epoch 2"):
+        fit(model, LinearTokens(nan_in_epoch=2), params, settings, [lambda r: seen.append(r.epoch)])
+    assert seen == [1]
+    assert torch.isfinite(model.weight).all()
+
+    steps: list[int] = []
+    settings.time_limit = 1e-9
+    result = fit(model, LinearTokens(), params, settings, after_step=[lambda m: steps.append(1)])
+    assert result.stop_reason == "time_limit"
+    assert len(result.history) == 1 and len(steps) == 1
