@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from hpo.cli import main
 from hpo.config import BuiltinData, TokenizerConfig, TranslationConfig
 from hpo.data import load_classification_corpus
 from hpo.data.gettext_catalogs import message_pairs
@@ -17,10 +18,12 @@ from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
+from hpo.study.checkpoints import load_checkpoint
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from hpo.training.seq2seq_trainer import loop_settings as seq2seq_loop_settings
+from tests.conftest import write_study
 
 CPU = torch.device("cpu")
 CLASSIFIER = {"arch": "cnn", "embedding_dim": 16, "filter_sizes": "2,3", "num_filters": 8}
@@ -250,3 +253,22 @@ def test_a_nan_loss_raises_before_the_step_and_a_spent_time_limit_stops_after_on
     result = fit(model, LinearTokens(), params, settings, after_step=[lambda m: steps.append(1)])
     assert result.stop_reason == "time_limit"
     assert len(result.history) == 1 and len(steps) == 1
+
+
+def test_hpo_train_resumes_a_classifier_to_the_trials_own_weights(workdir, capsys):
+    study_file = write_study(
+        workdir, training={"max_epochs": 3, "threads": 1}, pruner={"type": "none"}
+    )
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    assert main(["train", "--study", str(study_file), "--trial", "0", "--epochs", "2"]) == 0
+    capsys.readouterr()
+
+    assert main(["train", "--study", str(study_file), "--trial", "0"]) == 0
+
+    out = capsys.readouterr().out
+    assert "epoch 2:" not in out and "epoch 3:" in out and "for 3 epoch(s)" in out
+    trained = load_checkpoint(workdir / "runs/tiny/train-0")
+    trial = load_checkpoint(workdir / "runs/tiny/trial-0")
+    assert (trained["epoch"], trained["value"]) == (trial["epoch"], trial["value"])
+    for name, tensor in trial["state_dict"].items():
+        assert torch.equal(tensor, trained["state_dict"][name]), name
