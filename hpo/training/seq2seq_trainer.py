@@ -1,9 +1,10 @@
 """Training a translator: the trial's settings, and :func:`fit_seq2seq` over the one loop.
 
 The loop (:func:`hpo.training.loop.fit`) owns accumulation, clipping, AMP, warm-up and
-schedules (``inverse_sqrt`` among them, set per optimizer step), checkpoints and resume; :class:`hpo.training.translation_step.TranslationTask`
-gives token-budget batches, the label-smoothed loss over real target tokens, and validation
-by perplexity and greedy BLEU/chrF.
+schedules (``inverse_sqrt`` among them, set per optimizer step), checkpoints and resume;
+:class:`hpo.training.translation_step.TranslationTask` gives token-budget batches, the
+label-smoothed loss over real target tokens, and validation by perplexity and greedy
+BLEU/chrF.
 """
 
 from __future__ import annotations
