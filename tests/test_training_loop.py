@@ -19,7 +19,6 @@ from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
-from hpo.models.transformer import Transformer
 from hpo.study.checkpoints import load_checkpoint
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
@@ -33,7 +32,8 @@ CLASSIFIER.update(dropout=0.3, lr=0.01, optimizer="adamw", lr_schedule="cosine")
 TRANSLATOR = {"cell": "gru", "embedding_dim": 16, "hidden_size": 16, "attention": "additive"}
 TRANSLATOR.update(dropout=0.3, lr=0.01, batch_tokens=150, teacher_forcing=0.5, accumulate=2)
 TRANSLATOR.update(warmup_steps=3, lr_schedule="plateau", plateau_patience=0)
-TRANSFORMER = {"dropout": 0.3, "lr": 0.01, "batch_tokens": 150, "accumulate": 2}
+TRANSFORMER = {"arch": "transformer", "layers": 2, "d_model": 16, "heads": 4, "ff_dim": 32}
+TRANSFORMER.update(dropout=0.3, lr=0.01, batch_tokens=150, accumulate=2)
 TRANSFORMER.update(warmup_steps=3, lr_schedule="inverse_sqrt")
 
 
@@ -77,13 +77,14 @@ def classifier_run(topics):
     return model, task, settings
 
 
-def translator_run(splits, params: dict[str, Any] = TRANSLATOR, transformer: bool = False):
+def translator_run(splits, params: dict[str, Any] = TRANSLATOR):
     torch.manual_seed(3)
-    sizes = splits.src_tokenizer.vocab_size, splits.tgt_tokenizer.vocab_size
-    if transformer:  # not a registered family yet: built by its class
-        model = Transformer(*sizes, layers=2, d_model=16, heads=4, ff_dim=32, dropout=0.3)
-    else:
-        model = build("translation", params, src_vocab_size=sizes[0], tgt_vocab_size=sizes[1])
+    model = build(
+        "translation",
+        params,
+        src_vocab_size=splits.src_tokenizer.vocab_size,
+        tgt_vocab_size=splits.tgt_tokenizer.vocab_size,
+    )
     settings = Seq2SeqSettings.from_params(params, max_epochs=4, amp=False, seed=7)
     return model, translation_task(splits, settings, CPU), seq2seq_loop_settings(settings)
 
@@ -115,7 +116,7 @@ def test_a_run_stopped_in_epoch_3_resumes_to_the_weights_of_an_uninterrupted_run
         if kind == "classifier":
             return classifier_run(request.getfixturevalue("topics"))
         splits = request.getfixturevalue("sentence_pairs")
-        return translator_run(splits, params, transformer=kind == "transformer")
+        return translator_run(splits, params)
 
     model, task, settings = run()
     whole = fit(model, task, params, settings)
