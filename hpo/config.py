@@ -36,6 +36,7 @@ from hpo.config_sections import (
     HuggingFaceData,
     ParallelData,
     PrunerConfig,
+    RetryConfig,
     SamplerConfig,
     SplitConfig,
     TokenizerConfig,
@@ -86,6 +87,7 @@ class StudyConfig(_Strict):
     pruner: PrunerConfig = Field(default_factory=PrunerConfig)
     storage: str | None = None
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
     keep_checkpoints: int = Field(3, ge=0)
     n_trials: int | None = Field(None, ge=1)
     timeout: Duration | None = None
@@ -311,6 +313,7 @@ __all__ = [
     "HuggingFaceData",
     "ParallelData",
     "PrunerConfig",
+    "RetryConfig",
     "SamplerConfig",
     "SplitConfig",
     "StudyConfig",

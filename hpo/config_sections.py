@@ -1,5 +1,5 @@
 """The sections of a study file other than the study itself: data sources, tokenizer,
-translation limits, training, sampler, pruner and heartbeat.
+translation limits, training, sampler, pruner, heartbeat and retry.
 
 Each is a strict pydantic model (unknown fields are errors); :mod:`hpo.config` puts them
 together into a :class:`~hpo.config.StudyConfig` and reports a wrong field as one line.
@@ -276,3 +276,11 @@ class HeartbeatConfig(_Strict):
         if self.grace_period <= self.interval:
             raise ValueError("grace_period must be longer than interval")
         return self
+
+
+class RetryConfig(_Strict):
+    """Which failed trials run again with the same params: those whose ``fail_kind`` is in
+    ``on`` (``out_of_memory``, ``error``), at most ``max`` times each; by default none."""
+
+    on: list[Literal["out_of_memory", "error"]] = Field(default_factory=list)
+    max: int = Field(1, ge=0)

@@ -78,6 +78,13 @@ class Objective:
             trial.set_user_attr("fixed_params", self.fixed)
 
         seed_everything(seed)
+        # Everything of the trial's own making (the model, its training) is recorded as
+        # the trial's failure and the study goes on.
+        with recording_failure(trial):
+            return self._train(trial, params, seed)
+
+    def _train(self, trial: optuna.Trial, params: dict[str, Any], seed: int) -> float:
+        config = self.config
         if config.task == "translation":
             from hpo.study.translation.objective import translation_trial
 
@@ -118,10 +125,9 @@ class Objective:
             trial, config.metric, self.floor, first_rung(config.pruner), config.training.max_epochs
         )
         callbacks = [log_epoch, pruning]
-        with recording_failure(trial):
-            result = fit(
-                model, splits.train, splits.dev, params, settings, callbacks, device=self.device
-            )
+        result = fit(
+            model, splits.train, splits.dev, params, settings, callbacks, device=self.device
+        )
         require_finite_value(trial, result)
         last = result.history[-1]
         tokens_per_s = sum(r.tokens_per_s for r in result.history) / len(result.history)

@@ -27,8 +27,10 @@ from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
 from hpo.study.params_check import check_search_space
 from hpo.study.progress import ProgressDisplay
+from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
+from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.training import DivergedError
 from hpo.training.device import select_device
@@ -168,6 +170,9 @@ class _Session:
         sync_logs(self.study, self.study_dir)
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == TrialState.FAIL:
+            release_memory()
+            retry_failed_trial(study, trial, self.config.retry)
         write_trials_csv(study, self.study_dir / "trials.csv")
         prune_checkpoints(study, self.study_dir, self.config.keep_checkpoints)
 
@@ -186,7 +191,7 @@ class _Session:
                     self.objective,
                     n_trials=n_trials,
                     timeout=timeout,
-                    catch=(DivergedError,),
+                    catch=(DivergedError, TrialFailed),
                     callbacks=callbacks,
                 )
             except KeyboardInterrupt:

@@ -22,7 +22,7 @@ from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.translation.checkpoints import save_translation_checkpoint
 from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
-from hpo.study.trial_outcome import recording_failure, require_finite_value
+from hpo.study.trial_outcome import require_finite_value
 from hpo.study.trivial import translation_floor
 from hpo.training.seq2seq_trainer import (
     Seq2SeqResult,
@@ -124,8 +124,7 @@ def translation_trial(
             trial, config.metric, floor, first_rung(config.pruner), config.training.max_epochs
         ),
     ]
-    with recording_failure(trial):
-        result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
+    result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
     require_finite_value(trial, result)
     history = result.history
     trial.set_user_attr("best_epoch", result.best_epoch)
