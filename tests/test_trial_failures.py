@@ -3,6 +3,9 @@ may be retried; stale trials and crashed workers are told apart and recovered.""
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import optuna
 import pytest
 import torch
@@ -12,7 +15,7 @@ from hpo.cli import main
 from hpo.data.gettext_catalogs import message_pairs
 from hpo.models import Family, register, registry
 from hpo.models.cnn_classifier import CNN_PARAMS, build_cnn
-from tests.conftest import write_study
+from tests.conftest import PROJECT_ROOT, run_hpo, start_hpo, write_study
 
 CNN_SPACE = {
     "arch": "oom",
@@ -129,3 +132,87 @@ def test_a_transformer_whose_heads_do_not_divide_d_model_fails_alone(workdir):
         "ValueError: d_model 30 is not a multiple of heads 4"
     )
     assert trials[32].state == TrialState.COMPLETE
+
+
+CRASH_ONCE = """
+import csv, os, threading, time
+
+def crash_in_first_trial():
+    # Exit 1 (as an uncaught error would) once this worker has logged an epoch.
+    me = f":{os.getpid()}/w0"
+    while True:
+        time.sleep(0.1)
+        try:
+            with open("runs/tiny/epochs.csv", newline="") as handle:
+                if any(row["worker"].endswith(me) for row in csv.DictReader(handle)):
+                    os._exit(1)
+        except (OSError, KeyError):
+            pass
+
+if os.environ.get("HPO_WORKER_INDEX") == "0":
+    try:
+        os.close(os.open("crashed-once", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        pass
+    else:
+        threading.Thread(target=crash_in_first_trial, daemon=True).start()
+"""
+
+
+def test_a_worker_that_exits_1_is_replaced_and_its_stale_trial_says_why(tmp_path):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(textwrap.dedent(CRASH_ONCE))
+    study_file = write_study(
+        tmp_path,
+        data={"source": "builtin", "size": 600},
+        training={"max_epochs": 4},
+        pruner={"type": "none"},
+        heartbeat={"interval": 1, "grace_period": 3, "max_retry": 1},
+    )
+    env = {"PYTHONPATH": f"{hooks}:{PROJECT_ROOT}"}
+    process = start_hpo(
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "4",
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        env=env,
+    )
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    assert (tmp_path / "crashed-once").exists()
+
+    storage = f"sqlite:///{tmp_path}/runs/hpo.db"
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1
+    crashed = failed[0]
+    reason = crashed.user_attrs["fail_reason"]
+    worker = re.escape(crashed.user_attrs["worker"])
+    assert re.fullmatch(
+        rf"stale: no heartbeat since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d \(worker {worker}\)", reason
+    ), reason
+    assert crashed.user_attrs["worker"].endswith("/w0")
+    # The crashed worker's share was finished by a new worker 0, its trial retried.
+    assert len([t for t in trials if t.state == TrialState.COMPLETE]) == 4
+    w0 = {t.user_attrs["worker"] for t in trials if t.user_attrs["worker"].endswith("/w0")}
+    assert len(w0) == 2
+    retry = next(t for t in trials if t.system_attrs.get("failed_trial") == crashed.number)
+    assert retry.state == TrialState.COMPLETE and retry.params == crashed.params
+    assert "fail_reason" not in retry.user_attrs
+
+    listing = run_hpo(
+        "trials",
+        "--study",
+        str(study_file),
+        "--state",
+        "fail",
+        cwd=tmp_path,
+        env={"HPO_STORAGE": storage},
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "stale: no heartbeat since" in listing.stdout

@@ -258,18 +258,20 @@ def _rdb_storage(
 ) -> optuna.storages.RDBStorage:
     import optuna
 
+    from hpo.study.stale_trials import HeartbeatStorage, RetryStaleTrial
+
     with warnings.catch_warnings():
         # Heartbeats are marked experimental in Optuna; they are what recovery rests on.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         beats: dict = {}
         if heartbeat is not None:
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=heartbeat.max_retry)
+            retry = RetryStaleTrial(max_retry=heartbeat.max_retry)
             beats = dict(
                 heartbeat_interval=heartbeat.interval,
                 grace_period=heartbeat.grace_period,
                 heartbeat_stale_trial_callback=retry,
             )
-        return optuna.storages.RDBStorage(
+        return HeartbeatStorage(
             url,
             engine_kwargs=engine_kwargs,
             skip_compatibility_check=existing,

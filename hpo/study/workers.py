@@ -3,9 +3,9 @@
 The parent validates the study, creates it, and starts K workers, each an ordinary
 ``hpo optimize`` process running its share of the trials against the same store. The
 parent shows progress from the store, forwards Ctrl-C and SIGTERM, and replaces a worker
-that died (SIGKILL, out of memory): it waits until the dead worker's trial is stale, fails
-it (Optuna's heartbeat callback enqueues its retry) and starts a new worker for the rest of
-the dead worker's share.
+that died (SIGKILL, out of memory, a crash that exits 1): it waits until the dead worker's
+trial is stale, fails it (Optuna's heartbeat callback enqueues its retry) and starts a new
+worker for the rest of the dead worker's share.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from hpo.config import STORAGE_ENV
 WORKER_INDEX_ENV = "HPO_WORKER_INDEX"
 THREADS_ENV = "HPO_THREADS"
 POLL_SECONDS = 0.5
+# A worker slot whose workers died this many times in a row without finishing a trial is
+# not refilled: whatever kills them (a store that is gone, a broken install) kills the next.
+MAX_FRUITLESS_DEATHS = 3
 
 
 def worker_name(pid: int | None = None, index: int | None = None) -> str:
@@ -103,6 +106,7 @@ class WorkerPool:
         self.gpus = gpus
         self.workers: list[_Worker] = []
         self.deadline: float | None = None
+        self.fruitless_deaths: dict[int, int] = {}
 
     def _environment(self, index: int, n_workers: int) -> dict[str, str]:
         return worker_environment(index, n_workers, self.storage_url, self.gpus)
@@ -130,10 +134,18 @@ class WorkerPool:
     def replace_dead(self, worker: _Worker, n_workers: int, seed: int | None) -> None:
         """Fail the dead worker's trial once it is stale, then start a worker for the rest."""
         done = self.finished_by(worker.name)
+        deaths = 0 if done else self.fruitless_deaths.get(worker.index, 0) + 1
+        self.fruitless_deaths[worker.index] = deaths
         time.sleep(self.grace_period + 1)
         optuna.storages.fail_stale_trials(self.study)
         remaining = None if worker.share is None else worker.share - done
-        if (remaining is None or remaining > 0) and (
+        if deaths >= MAX_FRUITLESS_DEATHS:
+            print(
+                f"worker {worker.index} died {deaths} times without finishing a trial; "
+                "not started again",
+                file=sys.stderr,
+            )
+        elif (remaining is None or remaining > 0) and (
             self.deadline is None or time.monotonic() < self.deadline
         ):
             self.start(worker.index, remaining, n_workers, seed)
@@ -203,9 +215,10 @@ def run_pool(
 
 
 def _died(worker: _Worker) -> bool:
-    """A worker that ended without finishing its share: killed or crashed, not interrupted."""
+    """A worker that ended without finishing its share: killed or crashed (exit 1), not
+    stopped by bad input (2) or an interrupt (130)."""
     code = worker.process.poll()
-    return not worker.replaced and code is not None and code not in (0, 1, 2, 130)
+    return not worker.replaced and code is not None and code not in (0, 2, 130)
 
 
 __all__ = [
