@@ -48,8 +48,8 @@ def _timeout(text: str | None) -> float | None:
 
 def _finish(summary) -> None:
     typer.echo(summary.text())
-    if summary.interrupted:
-        raise typer.Exit(130)
+    if summary.interrupted or summary.failed:
+        raise typer.Exit(130 if summary.interrupted else 1)
 
 
 @app.command()

@@ -216,3 +216,31 @@ def test_a_worker_that_exits_1_is_replaced_and_its_stale_trial_says_why(tmp_path
     )
     assert listing.returncode == 0, listing.stderr
     assert "stale: no heartbeat since" in listing.stdout
+
+
+def test_a_worker_that_dies_again_and_again_is_given_up_and_the_run_exits_1(tmp_path):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(
+        'import os\nif os.environ.get("HPO_WORKER_INDEX") == "0":\n    os._exit(1)\n'
+    )
+    study_file = write_study(tmp_path, heartbeat={"interval": 1, "grace_period": 2, "max_retry": 1})
+    env = {"PYTHONPATH": f"{hooks}:{PROJECT_ROOT}"}
+    process = start_hpo(
+        "optimize",
+        "--study",
+        str(study_file),
+        "--n-trials",
+        "4",
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        env=env,
+    )
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 1, err
+    assert "worker 0 died 3 times without finishing a trial; not started again" in err
+    assert "1 worker(s) gave up" in out
+    storage = f"sqlite:///{tmp_path}/runs/hpo.db"
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert [t.user_attrs["worker"][-3:] for t in trials] == ["/w1", "/w1"]  # its own share

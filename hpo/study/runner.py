@@ -53,6 +53,12 @@ class RunSummary:
     best_value: float | None = None
     interrupted: bool = False
     warnings_log: Path | None = None  # where this run's library warnings went, if any
+    abandoned_workers: int = 0  # worker slots given up after dying again and again
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run could not do what it was asked (exit code 1)."""
+        return self.abandoned_workers > 0
 
     def text(self) -> str:
         counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.counts.items()))
@@ -63,6 +69,8 @@ class RunSummary:
         )
         head = "interrupted" if self.interrupted else "done"
         notes = f"; library warnings in {self.warnings_log}" if self.warnings_log else ""
+        if self.abandoned_workers:
+            notes += f"; {self.abandoned_workers} worker(s) gave up (see above)"
         return (
             f"{head}: study {self.study_name} ran {self.new_trials} new trial(s); "
             f"store has {counts or 'no trials'}; {best}; logs in {self.study_dir}{notes}"
@@ -226,7 +234,9 @@ class _Session:
                 interrupted = True
             finally:
                 self.close()
-        return self.summary(interrupted)
+        summary = self.summary(interrupted)
+        summary.abandoned_workers = len(pool.abandoned)
+        return summary
 
     def close(self) -> None:
         sync_logs(self.study, self.study_dir)

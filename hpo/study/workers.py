@@ -107,6 +107,7 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self.deadline: float | None = None
         self.fruitless_deaths: dict[int, int] = {}
+        self.abandoned: list[int] = []  # worker slots not started again
 
     def _environment(self, index: int, n_workers: int) -> dict[str, str]:
         return worker_environment(index, n_workers, self.storage_url, self.gpus)
@@ -140,6 +141,7 @@ class WorkerPool:
         optuna.storages.fail_stale_trials(self.study)
         remaining = None if worker.share is None else worker.share - done
         if deaths >= MAX_FRUITLESS_DEATHS:
+            self.abandoned.append(worker.index)
             print(
                 f"worker {worker.index} died {deaths} times without finishing a trial; "
                 "not started again",
