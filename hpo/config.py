@@ -54,7 +54,10 @@ STUDIES_DIR_ENV = "HPO_STUDIES_DIR"
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-METRIC_DIRECTIONS = {
+Metric = Literal["accuracy", "f1", "loss", "bleu", "chrf", "ppl"]
+Direction = Literal["maximize", "minimize"]
+
+METRIC_DIRECTIONS: dict[Metric, Direction] = {
     "accuracy": "maximize",
     "f1": "maximize",
     "loss": "minimize",
@@ -62,7 +65,7 @@ METRIC_DIRECTIONS = {
     "chrf": "maximize",
     "ppl": "minimize",
 }
-TASK_METRICS = {
+TASK_METRICS: dict[str, tuple[Metric, ...]] = {
     "classification": ("accuracy", "f1", "loss"),
     "translation": ("bleu", "chrf", "ppl"),
 }
@@ -77,8 +80,11 @@ class StudyConfig(_Strict):
     data: DataConfig
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
-    metric: Literal["accuracy", "f1", "loss", "bleu", "chrf", "ppl"] | None = None
-    direction: Literal["maximize", "minimize"] | None = None
+    # A file may leave both out: _task_defaults puts in the task's own before validation. The
+    # defaults here (a classifier's) serve only where the task or metric is itself invalid, so
+    # that its error is the one reported.
+    metric: Metric = "accuracy"
+    direction: Direction = "maximize"
     objective_value: Literal["best", "last"] = "best"
     search_space: SearchSpace
     start_with: list[dict[str, Any]] = Field(default_factory=list)
@@ -105,10 +111,23 @@ class StudyConfig(_Strict):
             return points
         return [check_point(space, p, f"point {i + 1}") for i, p in enumerate(points)]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: Any) -> Any:
+        """The task's first metric and the metric's direction, where the file gives none."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if not (k in ("metric", "direction") and v is None)}
+        task = data.get("task")
+        if "metric" not in data and isinstance(task, str) and task in TASK_METRICS:
+            data["metric"] = TASK_METRICS[task][0]
+        metric = data.get("metric")
+        if "direction" not in data and isinstance(metric, str) and metric in METRIC_DIRECTIONS:
+            data["direction"] = METRIC_DIRECTIONS[metric]
+        return data
+
     @model_validator(mode="after")
-    def _default_direction(self) -> StudyConfig:
-        if self.metric is None:
-            self.metric = TASK_METRICS[self.task][0]
+    def _check_task(self) -> StudyConfig:
         if self.metric not in TASK_METRICS[self.task]:
             known = ", ".join(TASK_METRICS[self.task])
             raise ValueError(f"metric {self.metric} is not a {self.task} metric ({known})")
@@ -122,11 +141,20 @@ class StudyConfig(_Strict):
                 "tokenizer.lowercase: not for translation: BLEU is scored against the "
                 "references as written, case included"
             )
-        if self.direction is None:
-            self.direction = METRIC_DIRECTIONS[self.metric]
         if self.sampler.seed is None:
             self.sampler.seed = self.seed
         return self
+
+    def language_pair(self) -> tuple[str, str]:
+        """Source and target language of a translation study (validation made sure of both)."""
+        data = self.data
+        if (
+            isinstance(data, (ParallelData, GettextData, HuggingFaceData))
+            and data.src_lang is not None
+            and data.tgt_lang is not None
+        ):
+            return data.src_lang, data.tgt_lang
+        raise ValueError(f"data source {data.source} names no language pair")
 
 
 def studies_dirs() -> list[Path]:

@@ -266,13 +266,25 @@ class HeartbeatConfig(_Strict):
     trial failed and retried (at most ``max_retry`` times per trial)."""
 
     interval: int = Field(30, ge=1)
-    grace_period: int | None = Field(None, ge=1)
+    grace_period: int = Field(90, ge=1)  # three intervals unless given: see _default_grace
     max_retry: int = Field(2, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_grace(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("grace_period") is not None:
+            return data
+        data = {k: v for k, v in data.items() if k != "grace_period"}
+        try:
+            interval = int(data.get("interval", 30))
+        except (TypeError, ValueError):
+            return data  # the interval's own error is the one to show
+        if interval >= 1:
+            data["grace_period"] = 3 * interval
+        return data
 
     @model_validator(mode="after")
     def _grace_after_beats(self) -> HeartbeatConfig:
-        if self.grace_period is None:
-            self.grace_period = 3 * self.interval
         if self.grace_period <= self.interval:
             raise ValueError("grace_period must be longer than interval")
         return self

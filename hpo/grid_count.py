@@ -9,6 +9,7 @@ condition names (the rest of the range counts as one branch, times its size).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,45 +39,55 @@ def count_grid_points(space: SearchSpace) -> int:
         name, param = items[index]
         if not param.condition_holds(assigned):
             return count(index + 1, assigned)
-        listed = _listed_values(param)
+        listed: Sequence[Any]
+        if isinstance(param, (CategoricalParam, FixedParam)):
+            listed = param.grid_values()
+        elif param.grid is not None:
+            listed = param.grid
+        else:
+            return count_range(index, assigned, name, param)
         if name not in named:
-            size = len(listed) if listed is not None else _range_size(name, param)
+            return len(listed) * count(index + 1, assigned)
+        return sum(count(index + 1, {**assigned, name: value}) for value in listed)
+
+    def count_range(
+        index: int, assigned: dict[str, Any], name: str, param: IntParam | FloatParam
+    ) -> int:
+        step = _step(name, param)
+        size = _range_size(param, step)
+        if name not in named:
             return size * count(index + 1, assigned)
-        if listed is not None:
-            return sum(count(index + 1, {**assigned, name: value}) for value in listed)
-        members = _range_members(param, named[name])
+        members = _range_members(param, step, size, named[name])
         total = sum(count(index + 1, {**assigned, name: value}) for value in members)
-        others = _range_size(name, param) - len(members)
         # A value no condition names satisfies none: every such value leads to one count.
-        return total + others * count(index + 1, {**assigned, name: object()})
+        return total + (size - len(members)) * count(index + 1, {**assigned, name: object()})
 
     return count(0, {})
 
 
-def _listed_values(param: Any) -> list[Any] | None:
-    if isinstance(param, (CategoricalParam, FixedParam)) or param.grid is not None:
-        return param.grid_values()
-    return None
-
-
-def _range_size(name: str, param: IntParam | FloatParam) -> int:
+def _step(name: str, param: IntParam | FloatParam) -> float:
     if param.step is None:
         raise ValueError(f"parameter {name!r} has no finite set of values")
+    return param.step
+
+
+def _range_size(param: IntParam | FloatParam, step: float) -> int:
     span = Decimal(str(param.high)) - Decimal(str(param.low))
-    return int(span // Decimal(str(param.step))) + 1
+    return int(span // Decimal(str(step))) + 1
 
 
-def _range_members(param: IntParam | FloatParam, candidates: list[Any]) -> list[Any]:
+def _range_members(
+    param: IntParam | FloatParam, step: float, size: int, candidates: list[Any]
+) -> list[Any]:
     """The distinct values of ``param``'s range that equal one of ``candidates``."""
     members: list[Any] = []
-    size = _range_size("", param)
     for value in candidates:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        index = round((value - param.low) / param.step)
+        index = round((value - param.low) / step)
         if not 0 <= index < size:
             continue
-        member = param.low + index * param.step
+        member = param.low + index * step
         if isinstance(param, FloatParam):
             member = round(member, 12)
         if member == value and not any(math.isclose(member, m) for m in members):

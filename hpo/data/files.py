@@ -63,10 +63,13 @@ def read_labelled_file(
 
 
 def _read_delimited(path: Path, fmt: str, header: bool):
-    delimiter = "\t" if fmt == "tsv" else ","
-    quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+    tsv = fmt == "tsv"
     with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, quoting=quoting)
+        reader = csv.reader(
+            handle,
+            delimiter="\t" if tsv else ",",
+            quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
+        )
         names: list[str] | None = None
         for line_no, cells in enumerate(reader, start=1):
             if not cells or all(not c.strip() for c in cells):
@@ -103,10 +106,14 @@ def split_by_ratios(
     random.Random(seed).shuffle(order)
     n_train = int(round(train * len(order)))
     n_dev = int(round(dev * len(order)))
-    parts = (order[:n_train], order[n_train : n_train + n_dev], order[n_train + n_dev :])
-    return tuple(
-        LabelledTexts([data.texts[i] for i in part], [data.labels[i] for i in part])
-        for part in parts
+
+    def part(indices: list[int]) -> LabelledTexts:
+        return LabelledTexts([data.texts[i] for i in indices], [data.labels[i] for i in indices])
+
+    return (
+        part(order[:n_train]),
+        part(order[n_train : n_train + n_dev]),
+        part(order[n_train + n_dev :]),
     )
 
 
@@ -121,8 +128,8 @@ def load_files_corpus(config) -> ClassificationCorpus:
     if config.path is not None:
         everything = read_labelled_file(config.path, **read)
         split = config.split
-        train, dev, test = split_by_ratios(everything, split.train, split.dev, split.seed)
-        return ClassificationCorpus(train, dev, test if len(test) else None, str(config.path))
+        train, dev, rest = split_by_ratios(everything, split.train, split.dev, split.seed)
+        return ClassificationCorpus(train, dev, rest if len(rest) else None, str(config.path))
     train = read_labelled_file(config.train, **read)
     dev = read_labelled_file(config.dev, **read)
     test = read_labelled_file(config.test, **read) if config.test is not None else None

@@ -20,6 +20,14 @@ def _clean(text: str) -> str:
     return " ".join(text.replace("&", "").replace("_", " ").split())
 
 
+def _read_catalog(path: Path) -> dict[str | tuple[str, int], str]:
+    """Every message of one ``.mo`` file, keyed by its msgid (or (msgid, n) for plural forms)."""
+    with path.open("rb") as handle:
+        translations = gettext.GNUTranslations(handle)
+    # gettext offers no public way to list a catalog; typeshed leaves out the private table.
+    return translations._catalog  # type: ignore[attr-defined]
+
+
 def message_pairs(
     language: str,
     locale_dir: Path = DEFAULT_LOCALE_DIR,
@@ -34,8 +42,7 @@ def message_pairs(
     pairs: set[tuple[str, str]] = set()
     for path in sorted((locale_dir / language / "LC_MESSAGES").glob("*.mo")):
         try:
-            with path.open("rb") as handle:
-                catalog = gettext.GNUTranslations(handle)._catalog
+            catalog = _read_catalog(path)
         except (OSError, UnicodeDecodeError, ValueError):
             continue
         for source, target in catalog.items():
@@ -61,8 +68,7 @@ def domain_messages(
 ) -> list[str]:
     """The distinct English messages of one program's catalog (``git``, ``coreutils``), sorted."""
     path = locale_dir / language / "LC_MESSAGES" / f"{domain}.mo"
-    with path.open("rb") as handle:
-        catalog = gettext.GNUTranslations(handle)._catalog
+    catalog = _read_catalog(path)
     messages = set()
     for source in catalog:
         if not isinstance(source, str) or not source:

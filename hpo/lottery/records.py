@@ -20,6 +20,7 @@ import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from hpo.atomic_files import atomic_write_text
+from hpo.config import Direction
 from hpo.lottery.experiment import RoundResult
 from hpo.study.storage import open_storage
 
@@ -134,7 +135,13 @@ class LotteryStore:
     """
 
     def __init__(
-        self, storage_url: str, name: str, *, direction: str, rounds: int, attrs: dict[str, Any]
+        self,
+        storage_url: str,
+        name: str,
+        *,
+        direction: Direction,
+        rounds: int,
+        attrs: dict[str, Any],
     ):
         storage = open_storage(storage_url)
         # A rerun replaces the earlier rounds, as it replaces the CSV.
@@ -173,5 +180,7 @@ class LotteryStore:
             },
         )
         # create_trial stamps both times "now"; the round really took its seconds.
-        trial.datetime_start = trial.datetime_complete - datetime.timedelta(seconds=result.seconds)
+        completed = trial.datetime_complete
+        if completed is not None:
+            trial.datetime_start = completed - datetime.timedelta(seconds=result.seconds)
         self.study.add_trial(trial)

@@ -17,7 +17,7 @@ position reached.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import torch
 
@@ -36,6 +36,7 @@ class DecodingState(Protocol):
         ...
 
 
+@runtime_checkable
 class StepDecoder(Protocol[State]):
     """A translation model that decodes one target token per step from its own state.
 

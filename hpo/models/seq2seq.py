@@ -201,13 +201,13 @@ class Decoder(nn.Module):
         memory = state.memory
         x = self.dropout(self.embedding(prev_tokens))
         context = None
-        if self.attention_type == "additive":
+        if isinstance(self.attention, AdditiveAttention):
             # Bahdanau: attend with the previous top-layer state, feed the context in.
             context, _ = self.attention(state.hidden[-1], memory.keys, memory.states, memory.mask)
             x = torch.cat([x, context], dim=-1)
         hidden, cells = [], []
         for i, layer in enumerate(self.cells):
-            if self.is_lstm:
+            if state.cell is not None:  # LSTM
                 h, c = layer(x, (state.hidden[i], state.cell[i]))
                 cells.append(c)
             else:
@@ -230,15 +230,12 @@ class Decoder(nn.Module):
             raise ValueError("additive attention feeds each step's context into the next")
         x = self.dropout(self.embedding(tgt_in))
         for i, layer in enumerate(self.cells):
-            weights = {
-                "weight_ih_l0": layer.weight_ih,
-                "weight_hh_l0": layer.weight_hh,
-                "bias_ih_l0": layer.bias_ih,
-                "bias_hh_l0": layer.bias_hh,
+            # The cell's weight_ih, ..., bias_hh are the one-layer RNN's weight_ih_l0, ...
+            weights: dict[str, torch.Tensor] = {
+                f"{name}_l0": param for name, param in layer.named_parameters()
             }
-            first = state.hidden[i].unsqueeze(0)
-            if self.is_lstm:
-                first = (first, state.cell[i].unsqueeze(0))
+            h0 = state.hidden[i].unsqueeze(0)
+            first = h0 if state.cell is None else (h0, state.cell[i].unsqueeze(0))
             out, _ = functional_call(self._sequence_rnns[i], weights, (x, first))
             out = out + x if self.residual and i > 0 else out
             x = self.dropout(out) if i + 1 < len(self.cells) else out
@@ -249,10 +246,10 @@ class Decoder(nn.Module):
     ) -> torch.Tensor:
         """Top-layer states [B, H] or [B, T, H] and the attention context (additive: the
         step's own; multiplicative: attended here) -> logits over the vocabulary."""
-        if self.attention_type == "multiplicative":
+        if isinstance(self.attention, MultiplicativeAttention):
             # Luong: attend with the new top-layer state.
             context, _ = self.attention(x, memory.keys, memory.states, memory.mask)
-        if context is not None:
+        if context is not None and self.combine is not None:
             x = torch.tanh(self.combine(torch.cat([x, context], dim=-1)))
         x = self.dropout(x)
         if self.pre_output is not None:
@@ -331,7 +328,7 @@ class Seq2Seq(nn.Module):
         states, final_h, final_c = self.encoder(src, lengths)
         if self.bridge_h is not None:
             final_h = torch.tanh(self.bridge_h(final_h))
-            if final_c is not None:
+            if final_c is not None and self.bridge_c is not None:
                 final_c = torch.tanh(self.bridge_c(final_c))
         attention = self.decoder.attention
         keys = attention.project_keys(states) if attention is not None else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -315,7 +315,9 @@ class Transformer(nn.Module):
         for layer in self.encoder_layers:
             x = layer(x, mask)
         memory = self.encoder_norm(x)
-        source = [layer.source_attention.keys_values(memory) for layer in self.decoder_layers]
+        # A ModuleList hands out plain Modules; these are the DecoderLayers built in __init__.
+        layers = cast(list[DecoderLayer], list(self.decoder_layers))
+        source = [layer.source_attention.keys_values(memory) for layer in layers]
         empty = memory.new_zeros(src.size(0), self.heads, 0, self.d_model // self.heads)
         no_tokens = tuple(empty for _ in self.decoder_layers)
         return TransformerState(

@@ -23,6 +23,7 @@ from hpo.results.listing import duration_s, require_single_objective, write_text
 from hpo.results.pruning_effect import epochs_trained, rung_epochs, rung_shares
 from hpo.results.report_figures import Figure, all_figures, figure_html
 from hpo.run_layout import trial_dir
+from hpo.study.checkpoints import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
 
@@ -91,9 +92,7 @@ def _param(value: object) -> object:
 
 def top_trials(study: optuna.Study, limit: int = TOP_TRIALS) -> list[FrozenTrial]:
     """The best ``limit`` complete trials, best first (an earlier trial wins a tie)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
-    return sorted(complete, key=lambda t: (sign * t.value, t.number))[:limit]
+    return [trial for _, trial in complete_best_first(study)[:limit]]
 
 
 def _pruning_facts(study: optuna.Study) -> list[tuple[str, str]]:

@@ -109,17 +109,21 @@ def load_model(directory: Path, device: torch.device | str = "cpu"):
     return model, tokenizer, meta
 
 
-def _complete_best_first(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+def complete_best_first(study: optuna.Study) -> list[tuple[float, optuna.trial.FrozenTrial]]:
+    """Every complete trial with its value, best first (an earlier trial wins a tie)."""
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    scored = [(t.value, t) for t in complete if t.value is not None]
+    if not scored:  # study.direction: asked only where there is something to rank
+        return []
     sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
-    return sorted(complete, key=lambda t: (sign * t.value, t.number))
+    return sorted(scored, key=lambda pair: (sign * pair[0], pair[1].number))
 
 
 def kept_trial_numbers(study: optuna.Study, keep: int) -> list[int]:
     """Numbers of the best ``keep`` complete trials, best first (earlier wins a tie)."""
-    return [t.number for t in _complete_best_first(study)[:keep]]
+    return [t.number for _, t in complete_best_first(study)[:keep]]
 
 
 def would_be_kept(study: optuna.Study, value: float, keep: int) -> bool:
@@ -128,10 +132,10 @@ def would_be_kept(study: optuna.Study, value: float, keep: int) -> bool:
 
     if keep <= 0:
         return False
-    ranked = _complete_best_first(study)
+    ranked = complete_best_first(study)
     if len(ranked) < keep:
         return True
-    threshold = ranked[keep - 1].value
+    threshold, _ = ranked[keep - 1]
     if study.direction == optuna.study.StudyDirection.MAXIMIZE:
         return value > threshold
     return value < threshold

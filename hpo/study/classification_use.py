@@ -109,7 +109,7 @@ def evaluate_classifier(
     metrics = output.metrics(settings.num_classes)
     scores = class_scores(output.predictions, output.labels, settings.num_classes)
     names = list(meta["label_names"])
-    metric = found.config.metric or "accuracy"
+    metric = found.config.metric
     return ClassifierEvaluation(
         study=found.study,
         trial=found.number,

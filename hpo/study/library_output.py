@@ -18,7 +18,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from hpo.config import study_dir_for
 
@@ -76,7 +76,15 @@ class LibraryOutput:
         """Whether anything (from this process or a worker) was written since the start."""
         return _size(self.path) > self._size_before
 
-    def _show_warning(self, message: Any, category: type, filename: str, lineno: int, *_) -> None:
+    def _show_warning(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         self.write(f"{category.__name__}: {message}", f"{filename}:{lineno}")
 
     def take(self, record: logging.LogRecord) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 import torch
@@ -25,8 +25,12 @@ from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trivial import classification_floor
 from hpo.study.workers import THREADS_ENV, worker_name
-from hpo.training import FitSettings, fit
+from hpo.training import EpochRecord, FitSettings, fit
 from hpo.training.device import describe, select_device
+from hpo.training.trainer import EpochCallback
+
+if TYPE_CHECKING:
+    from hpo.data.prepare_translation import PreparedTranslationData
 
 
 def trial_seed(study_seed: int, trial_number: int) -> int:
@@ -49,7 +53,12 @@ class Objective:
             study.optimize(objective, n_trials=20)
     """
 
-    def __init__(self, config: StudyConfig, data: PreparedClassificationData, study_dir: Path):
+    def __init__(
+        self,
+        config: StudyConfig,
+        data: PreparedClassificationData | PreparedTranslationData,
+        study_dir: Path,
+    ):
         self.config = config
         self.data = data
         self.study_dir = study_dir
@@ -60,10 +69,9 @@ class Objective:
         self.worker = worker_name()
         self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)
         self.fixed = space.fixed_values(config.search_space)
-        corpus = getattr(data, "corpus", None)
         self.floor = (
-            classification_floor(config.metric, corpus.train.labels, corpus.dev.labels)
-            if config.task == "classification"
+            classification_floor(config.metric, data.corpus.train.labels, data.corpus.dev.labels)
+            if isinstance(data, PreparedClassificationData)
             else None
         )
 
@@ -85,7 +93,8 @@ class Objective:
 
     def _train(self, trial: optuna.Trial, params: dict[str, Any], seed: int) -> float:
         config = self.config
-        if config.task == "translation":
+        data = self.data
+        if not isinstance(data, PreparedClassificationData):
             from hpo.study.translation.objective import translation_trial
 
             return translation_trial(
@@ -93,18 +102,18 @@ class Objective:
                 params,
                 seed,
                 config=config,
-                data=self.data,
+                data=data,
                 study_dir=self.study_dir,
                 device=self.device,
                 epoch_log=self.epoch_log,
                 fixed=self.fixed,
             )
-        splits = self.data.encoded(params.get("vocab_size"))
+        splits = data.encoded(params.get("vocab_size"))
         model = build(
             config.task,
             params,
             vocab_size=splits.tokenizer.vocab_size,
-            num_classes=self.data.corpus.num_classes,
+            num_classes=data.corpus.num_classes,
         )
         trial.set_user_attr("n_params", count_parameters(model))
         settings = FitSettings.from_params(
@@ -115,39 +124,36 @@ class Objective:
             time_limit=config.training.trial_time_limit,
             seed=seed,
             amp=config.training.amp,
-            num_classes=self.data.corpus.num_classes,
+            num_classes=data.corpus.num_classes,
         )
 
-        def log_epoch(record) -> None:
+        def log_epoch(record: EpochRecord) -> None:
             self.epoch_log.append(trial.number, record)
 
         pruning = PruningCallback(
             trial, config.metric, self.floor, first_rung(config.pruner), config.training.max_epochs
         )
-        callbacks = [log_epoch, pruning]
+        callbacks: list[EpochCallback] = [log_epoch, pruning]
         result = fit(
             model, splits.train, splits.dev, params, settings, callbacks, device=self.device
         )
-        require_finite_value(trial, result)
+        best_value, best_state = require_finite_value(trial, result)
         last = result.history[-1]
         tokens_per_s = sum(r.tokens_per_s for r in result.history) / len(result.history)
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("stop_reason", result.stop_reason)
         trial.set_user_attr("tokens_per_s", round(tokens_per_s, 1))
-        value = result.best_value if config.objective_value == "best" else last.value(config.metric)
+        value = best_value if config.objective_value == "best" else last.value(config.metric)
 
         if would_be_kept(trial.study, value, config.keep_checkpoints):
             save_checkpoint(
                 trial_dir(self.study_dir, trial.number),
-                state_dict=result.best_state,
+                state_dict=best_state,
                 params={**self.fixed, **params},
                 tokenizer_model=splits.tokenizer.model_path,
-                meta=self._checkpoint_meta(result, splits),
+                meta=classifier_checkpoint_meta(config, data.corpus, splits.tokenizer, result),
             )
         return value
-
-    def _checkpoint_meta(self, result, splits) -> dict[str, Any]:
-        return classifier_checkpoint_meta(self.config, self.data.corpus, splits.tokenizer, result)
 
 
 def classifier_checkpoint_meta(config: StudyConfig, corpus, tokenizer, result) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     import optuna
+    from rich.status import Status
 
 
 def _value(value: float | None) -> str:
@@ -36,12 +37,12 @@ class ProgressDisplay:
         self.show_worker = show_worker
         self.done = 0
         self.console = console or Console(stderr=False)
-        self._status = None
+        self._status: Status | None = None
 
     def __enter__(self) -> ProgressDisplay:
         if self.console.is_terminal and not self.quiet:
-            self._status = self.console.status(self._waiting_text())
-            self._status.__enter__()
+            self._status = status = self.console.status(self._waiting_text())
+            status.__enter__()
         return self
 
     def __exit__(self, *exc_info) -> None:

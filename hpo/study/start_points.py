@@ -83,6 +83,7 @@ def warm_start_points(
     study's store. Bad input (no such study, no complete trial) is refused before anything
     is stored.
     """
+    from hpo.study.checkpoints import complete_best_first
     from hpo.study.stored import load_stored_study, resolve_study
 
     if top < 1:
@@ -92,13 +93,11 @@ def warm_start_points(
         other = load_stored_study(name, storage_url if other_config is None else url)
     except HpoError as exc:
         raise type(exc)(f"--warm-start {ref}: {exc}") from None
-    complete = [t for t in other.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    complete = complete_best_first(other)
     if not complete:
         raise BadInput(f"--warm-start: study {name!r} has no complete trial to start from")
-    maximize = other.direction == optuna.study.StudyDirection.MAXIMIZE
-    complete.sort(key=lambda t: (-t.value if maximize else t.value, t.number))
     points, notes = [], []
-    for trial in complete[:top]:
+    for _, trial in complete[:top]:
         full = {**trial.user_attrs.get("fixed_params", {}), **trial.params}
         params, left_out = project(config.search_space, full)
         points.append(StartPoint(params, f"warm start: {name} trial {trial.number}"))

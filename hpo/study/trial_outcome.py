@@ -12,6 +12,7 @@ import gc
 from collections.abc import Iterator
 
 import optuna
+import torch
 
 from hpo.errors import HpoError
 from hpo.training import DivergedError, FitResult
@@ -103,8 +104,12 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def require_finite_value(trial: optuna.Trial, result: FitResult) -> None:
-    """A run whose every epoch gave NaN or infinity ends as a failed trial."""
-    if result.best_value is None:
+def require_finite_value(
+    trial: optuna.Trial, result: FitResult
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """The best value and the weights that gave it; a run whose every epoch gave NaN or
+    infinity ends as a failed trial."""
+    if result.best_value is None or result.best_state is None:
         trial.set_user_attr("fail_reason", "no finite validation value")
         raise DivergedError("no epoch gave a finite validation value")
+    return result.best_value, result.best_state

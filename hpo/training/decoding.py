@@ -113,8 +113,8 @@ def beam_search(
         log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B*k, V]
         vocab = log_probs.size(-1)
         candidates = (scores.view(-1, 1) + log_probs).view(batch, k * vocab)
-        top_scores, top_index = candidates.topk(min(2 * k, k * vocab), dim=1)
-        top_scores, top_index = top_scores.tolist(), top_index.tolist()
+        top = candidates.topk(min(2 * k, k * vocab), dim=1)
+        top_scores, top_index = top.values.tolist(), top.indices.tolist()
 
         rows, next_tokens, next_scores, next_sequences = [], [], [], []
         for b in range(batch):

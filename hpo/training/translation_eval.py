@@ -10,6 +10,7 @@ from torch import nn
 
 from hpo.data.seq2seq_batching import ParallelDataset
 from hpo.data.tokenizer import PAD_ID, Tokenizer
+from hpo.models.decoding_state import StepDecoder
 from hpo.training.decoding import beam_search, greedy_decode
 from hpo.training.metrics import corpus_bleu, corpus_chrf, perplexity
 
@@ -52,6 +53,8 @@ def translate_dataset(
 
             texts = translate_dataset(model, splits.dev, splits.tgt_tokenizer, device, beam_size=5)
     """
+    if not isinstance(model, StepDecoder):
+        raise TypeError(f"{type(model).__name__} has no encode and step to decode with")
     model.eval()
     outputs: list[list[int]] = [[] for _ in range(len(data))]
     use_amp = amp and device.type == "cuda"

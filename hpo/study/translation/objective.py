@@ -24,6 +24,8 @@ from hpo.study.translation.checkpoints import save_translation_checkpoint
 from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
 from hpo.study.trial_outcome import require_finite_value
 from hpo.study.trivial import translation_floor
+from hpo.training import EpochRecord
+from hpo.training.loop import EpochCallback
 from hpo.training.seq2seq_trainer import (
     Seq2SeqResult,
     Seq2SeqSettings,
@@ -65,10 +67,11 @@ def checkpoint_meta(
 ) -> dict[str, Any]:
     """What loading and scoring a translation checkpoint needs besides the weights."""
     best = next(r for r in result.history if r.epoch == result.best_epoch)
+    src_lang, tgt_lang = config.language_pair()
     return {
         "task": "translation",
-        "src_lang": config.data.src_lang,
-        "tgt_lang": config.data.tgt_lang,
+        "src_lang": src_lang,
+        "tgt_lang": tgt_lang,
         "src_vocab_size": splits.src_tokenizer.vocab_size,
         "tgt_vocab_size": splits.tgt_tokenizer.vocab_size,
         "max_length": splits.src_tokenizer.max_length,
@@ -114,18 +117,18 @@ def translation_trial(
     # The signature says how every reported BLEU is computed, pruned trials' included.
     trial.set_user_attr("sacrebleu_signature", bleu_signature(settings.bleu_tokenize))
 
-    def log_epoch(record) -> None:
+    def log_epoch(record: EpochRecord) -> None:
         epoch_log.append(trial.number, record)
 
     floor = translation_floor(config.metric, splits.tgt_tokenizer.vocab_size)
-    callbacks = [
+    callbacks: list[EpochCallback] = [
         log_epoch,
         PruningCallback(
             trial, config.metric, floor, first_rung(config.pruner), config.training.max_epochs
         ),
     ]
     result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
-    require_finite_value(trial, result)
+    best_value, best_state = require_finite_value(trial, result)
     history = result.history
     trial.set_user_attr("best_epoch", result.best_epoch)
     trial.set_user_attr("stop_reason", result.stop_reason)
@@ -133,13 +136,11 @@ def translation_trial(
         "tokens_per_s", round(sum(r.tokens_per_s for r in history) / len(history), 1)
     )
     trial.set_user_attr("train_pairs", len(splits.train))
-    value = (
-        result.best_value if config.objective_value == "best" else history[-1].value(config.metric)
-    )
+    value = best_value if config.objective_value == "best" else history[-1].value(config.metric)
     if would_be_kept(trial.study, value, config.keep_checkpoints):
         save_translation_checkpoint(
             trial_dir(study_dir, trial.number),
-            state_dict=result.best_state,
+            state_dict=best_state,
             params={**fixed, **params},
             src_tokenizer_model=splits.src_tokenizer.model_path,
             tgt_tokenizer_model=splits.tgt_tokenizer.model_path,

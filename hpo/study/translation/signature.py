@@ -20,7 +20,7 @@ SIGNATURE_ATTR = "sacrebleu_signature"
 
 def study_bleu_tokenize(config: StudyConfig) -> str:
     """The sacrebleu tokenizer of the study: the configured one, or the target language's."""
-    return config.translation.bleu_tokenize or bleu_tokenize(config.data.tgt_lang)
+    return config.translation.bleu_tokenize or bleu_tokenize(config.language_pair()[1])
 
 
 def bleu_signature(tokenize: str) -> str:
