@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import optuna
-import torch
 
 from hpo.errors import HpoError
 from hpo.training import DivergedError, FitResult
+
+if TYPE_CHECKING:
+    import torch
 
 OUT_OF_MEMORY = "out_of_memory"
 OTHER_ERROR = "error"
