@@ -98,7 +98,7 @@ def profile_hpo(study_file: Path, n_trials: int, storage: str, top: int = 12) ->
     stats = pstats.Stats(profiler, stream=out)
     wanted = (
         "hpo/study/logs",
-        "hpo/study/checkpoints",
+        "hpo/checkpoints",
         "hpo/study/progress",
         "hpo/study/runner",
         "hpo/config",

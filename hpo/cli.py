@@ -284,8 +284,8 @@ def translate(
     storage: StorageOption = None,
 ) -> None:
     """Translate text with a trial's model: one output line per input line."""
-    from hpo.study.translation.use import translate_lines
     from hpo.study.trial_lookup import find_trial_checkpoint
+    from hpo.tasks.translation.use import translate_lines
     from hpo.text_input import read_input_lines
 
     found = find_trial_checkpoint(study, trial, storage, task="translation", command="translate")
@@ -306,8 +306,8 @@ def predict(
     storage: StorageOption = None,
 ) -> None:
     """Classify text with a trial's model: one line per input line, label and probability."""
-    from hpo.study.classification_use import predict_lines
     from hpo.study.trial_lookup import find_trial_checkpoint
+    from hpo.tasks.classification.use import predict_lines
     from hpo.text_input import read_input_lines
 
     found = find_trial_checkpoint(study, trial, storage, task="classification", command="predict")

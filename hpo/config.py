@@ -48,34 +48,21 @@ from hpo.config_sections import (
 from hpo.errors import BadInput
 from hpo.run_layout import RUNS_DIR_ENV, cache_dir, runs_dir, study_dir_for
 from hpo.space import SearchSpace, check_point
+from hpo.tasks import check_task_config, task_metrics, task_names
 
 STORAGE_ENV = "HPO_STORAGE"
 STUDIES_DIR_ENV = "HPO_STUDIES_DIR"
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-Metric = Literal["accuracy", "f1", "loss", "bleu", "chrf", "ppl"]
 Direction = Literal["maximize", "minimize"]
-
-METRIC_DIRECTIONS: dict[Metric, Direction] = {
-    "accuracy": "maximize",
-    "f1": "maximize",
-    "loss": "minimize",
-    "bleu": "maximize",
-    "chrf": "maximize",
-    "ppl": "minimize",
-}
-TASK_METRICS: dict[str, tuple[Metric, ...]] = {
-    "classification": ("accuracy", "f1", "loss"),
-    "translation": ("bleu", "chrf", "ppl"),
-}
 
 
 class StudyConfig(_Strict):
     """A whole study file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    task: Literal["classification", "translation"]
+    task: str
     description: str = ""
     data: DataConfig
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
@@ -83,7 +70,7 @@ class StudyConfig(_Strict):
     # A file may leave both out: _task_defaults puts in the task's own before validation. The
     # defaults here (a classifier's) serve only where the task or metric is itself invalid, so
     # that its error is the one reported.
-    metric: Metric = "accuracy"
+    metric: str = "accuracy"
     direction: Direction = "maximize"
     objective_value: Literal["best", "last"] = "best"
     search_space: SearchSpace
@@ -119,28 +106,30 @@ class StudyConfig(_Strict):
             return data
         data = {k: v for k, v in data.items() if not (k in ("metric", "direction") and v is None)}
         task = data.get("task")
-        if "metric" not in data and isinstance(task, str) and task in TASK_METRICS:
-            data["metric"] = TASK_METRICS[task][0]
+        if not (isinstance(task, str) and task in task_names()):
+            return data  # the task's own error is the one to show
+        metrics = task_metrics(task)
+        if "metric" not in data:
+            data["metric"] = next(iter(metrics))
         metric = data.get("metric")
-        if "direction" not in data and isinstance(metric, str) and metric in METRIC_DIRECTIONS:
-            data["direction"] = METRIC_DIRECTIONS[metric]
+        if "direction" not in data and isinstance(metric, str) and metric in metrics:
+            data["direction"] = metrics[metric]
         return data
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        if task not in task_names():
+            raise ValueError(f"unknown task {task!r}; known: {', '.join(task_names())}")
+        return task
 
     @model_validator(mode="after")
     def _check_task(self) -> StudyConfig:
-        if self.metric not in TASK_METRICS[self.task]:
-            known = ", ".join(TASK_METRICS[self.task])
+        metrics = task_metrics(self.task)
+        if self.metric not in metrics:
+            known = ", ".join(metrics)
             raise ValueError(f"metric {self.metric} is not a {self.task} metric ({known})")
-        translation_data = isinstance(self.data, TRANSLATION_SOURCES) or (
-            isinstance(self.data, HuggingFaceData) and self.data.src_lang is not None
-        )
-        if translation_data != (self.task == "translation"):
-            raise ValueError(f"data source {self.data.source} does not fit task {self.task}")
-        if self.task == "translation" and self.tokenizer.lowercase:
-            raise BadInput(
-                "tokenizer.lowercase: not for translation: BLEU is scored against the "
-                "references as written, case included"
-            )
+        check_task_config(self.task, self)
         if self.sampler.seed is None:
             self.sampler.seed = self.seed
         return self

@@ -191,6 +191,18 @@ DataConfig = Annotated[
 TRANSLATION_SOURCES = (ParallelData, GettextData)
 
 
+def is_parallel_data(data: object) -> bool:
+    """Whether a data section gives sentence pairs (a translation corpus), not labelled texts.
+
+    Example:
+        >>> is_parallel_data(GettextData(source="gettext", src_lang="en", tgt_lang="de"))
+        True
+    """
+    return isinstance(data, TRANSLATION_SOURCES) or (
+        isinstance(data, HuggingFaceData) and data.src_lang is not None
+    )
+
+
 # Sentencepiece takes a 32-bit size and its time and memory grow with it; no vocabulary of
 # a real language model comes near a million pieces.
 MAX_VOCAB_SIZE = 1_000_000

@@ -15,7 +15,7 @@ import yaml
 
 from hpo.cli import main
 from hpo.data.builtin import topics_corpus
-from hpo.study.checkpoints import load_model
+from hpo.tasks.classification.use import load_classifier as load_model
 from tests.conftest import hpo_env, write_study
 
 MAX_LENGTH = 64

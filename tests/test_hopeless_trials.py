@@ -6,7 +6,7 @@ from __future__ import annotations
 import optuna
 
 from hpo.cli import main
-from hpo.study.trivial import classification_floor
+from hpo.training.trivial import classification_floor
 from tests.conftest import write_study
 
 

@@ -142,16 +142,15 @@ SAVE_CHECKPOINT = """
 import sys
 from pathlib import Path
 import torch
-from hpo.study.checkpoints import save_checkpoint
-from hpo.study.translation.checkpoints import save_translation_checkpoint
+from hpo.checkpoints import save_checkpoint
 directory, tokenizer = Path(sys.argv[1]), Path(sys.argv[2])
 state = {"weight": torch.arange(24_000_000, dtype=torch.float32)}
 meta = {"task": sys.argv[3]}
 if sys.argv[3] == "translation":
-    save_translation_checkpoint(directory, state_dict=state, params={}, meta=meta,
-                                src_tokenizer_model=tokenizer, tgt_tokenizer_model=tokenizer)
+    files = {"src.model": tokenizer, "tgt.model": tokenizer}
 else:
-    save_checkpoint(directory, state_dict=state, params={}, meta=meta, tokenizer_model=tokenizer)
+    files = {"tokenizer.model": tokenizer}
+save_checkpoint(directory, state_dict=state, params={}, meta=meta, files=files)
 """
 
 

@@ -16,6 +16,7 @@ from hpo.data import load_classification_corpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.lottery import LotteryExperiment, LotterySettings, WeightMasks
 from hpo.models import build
+from hpo.tasks import get_task
 from hpo.training import FitSettings, fit
 from hpo.training.device import select_device
 from tests.conftest import write_study
@@ -45,14 +46,9 @@ def data(tmp_path_factory):
 def make_experiment(data, arch: str = "cnn", **settings) -> LotteryExperiment:
     splits, num_classes = data
     params = {**PARAMS, "arch": arch}
-
-    def build_model():
-        vocab_size = splits.tokenizer.vocab_size
-        return build("classification", params, vocab_size=vocab_size, num_classes=num_classes)
-
     fit_settings = FitSettings.from_params(params, max_epochs=1, num_classes=num_classes)
     return LotteryExperiment(
-        build_model,
+        get_task("classification"),
         splits,
         params,
         fit_settings,

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from hpo.checkpoints import load_checkpoint
 from hpo.cli import main
 from hpo.config import BuiltinData, TokenizerConfig, TranslationConfig
 from hpo.data import load_classification_corpus
@@ -19,7 +20,6 @@ from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
-from hpo.study.checkpoints import load_checkpoint
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task

@@ -8,11 +8,12 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
+from hpo.checkpoints import load_checkpoint
 from hpo.cli import main
 from hpo.config import load_study_config
 from hpo.data import load_classification_corpus
 from hpo.data.batching import EncodedDataset
-from hpo.study.checkpoints import load_checkpoint, load_model
+from hpo.tasks.classification.use import load_classifier as load_model
 from hpo.training import FitSettings, evaluate
 from hpo.training.metrics import accuracy, macro_f1
 from tests.conftest import run_hpo, write_study

@@ -169,6 +169,21 @@ def test_hpo_train_retrains_a_trial_and_resumes(parallel_files, capsys):
     assert "for 3 epoch(s)" in resumed
 
 
+def test_the_lottery_prunes_a_translator_through_the_same_task(parallel_files, capsys):
+    study_file = write_translation_study(parallel_files, training={"max_epochs": 1, "threads": 1})
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    trial = stored().trials[0]
+
+    assert main(["lottery", "--study", str(study_file), "--rounds", "2", "--epochs", "1"]) == 0
+    with open("runs/translate/lottery-original.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["round"] for row in rows] == ["0", "1"]
+    assert float(rows[1]["remaining"]) == pytest.approx(0.8, abs=0.01)
+    # Round 0 retrains the trial: the same params, seed and data give its value.
+    assert float(rows[0]["val_bleu"]) == pytest.approx(trial.value, abs=1e-6)
+    assert all(row["test_bleu"] and row["test_chrf"] and row["val_ppl"] for row in rows)
+
+
 def one_error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err

@@ -29,6 +29,11 @@ class EncodedSplits:
     train: EncodedDataset
     dev: EncodedDataset
     test: EncodedDataset | None
+    corpus: ClassificationCorpus  # the texts and label names the encodings came from
+
+    @property
+    def num_classes(self) -> int:
+        return self.corpus.num_classes
 
 
 class PreparedClassificationData:
@@ -63,4 +68,4 @@ class PreparedClassificationData:
             return EncodedDataset(tokenizer.encode(split.texts), corpus.label_ids(split))
 
         test = encode(corpus.test) if corpus.test is not None else None
-        return EncodedSplits(tokenizer, encode(corpus.train), encode(corpus.dev), test)
+        return EncodedSplits(tokenizer, encode(corpus.train), encode(corpus.dev), test, corpus)

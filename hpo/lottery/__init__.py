@@ -1,4 +1,4 @@
-"""Lottery tickets: iterative magnitude pruning of a study's best classifier.
+"""Lottery tickets: iterative magnitude pruning of a study's best model (either task).
 
 Train the trial's model, prune a share of the remaining weights by magnitude, reset the
 survivors (to their original values, to those after the first run, or to fresh random

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from hpo.data.prepare import EncodedSplits
 from hpo.errors import BadInput
 from hpo.lottery.masks import WeightMasks
 from hpo.lottery.resets import snapshot, start_state
 from hpo.lottery.settings import LotterySettings
 from hpo.study.objective import seed_everything
-from hpo.training import DivergedError, EpochRecord, FitResult, FitSettings, evaluate, fit
+from hpo.tasks.protocol import Task
+from hpo.training import DivergedError, EpochRecord, FitResult
 
 
 @dataclass
@@ -51,7 +51,7 @@ class LotteryExperiment:
     Example:
         .. code-block:: python
 
-            experiment = LotteryExperiment(build_model, splits, params, fit_settings,
+            experiment = LotteryExperiment(task, splits, params, fit_settings,
                                            LotterySettings(rounds=5), device, seed=42)
             for result in experiment.rounds():
                 print(result.round, result.remaining, result.value)
@@ -59,16 +59,16 @@ class LotteryExperiment:
 
     def __init__(
         self,
-        build_model: Callable[[], nn.Module],
-        splits: EncodedSplits,
+        task: Task,
+        splits: Any,
         params: dict[str, Any],
-        fit_settings: FitSettings,
+        fit_settings: Any,
         settings: LotterySettings,
         device: torch.device,
         seed: int,
         objective_value: str = "best",
     ):
-        self.build_model = build_model
+        self.task = task
         self.splits = splits
         self.params = params
         self.fit_settings = fit_settings
@@ -79,7 +79,7 @@ class LotteryExperiment:
 
         # The same seed and order as the study's objective, so round 0 retrains the trial.
         seed_everything(seed)
-        self.model = build_model().to(device)
+        self.model = self.build_model().to(device)
         self.training_rng = torch.random.get_rng_state()
         self.masks = WeightMasks.dense(self.model, settings.skip)
         if not self.masks:
@@ -87,6 +87,9 @@ class LotteryExperiment:
             raise BadInput(f"--skip {skipped!r} leaves no weight matrix to prune")
         self.initial = snapshot(self.model)
         self.after_first_run: dict[str, torch.Tensor] | None = None
+
+    def build_model(self) -> nn.Module:
+        return self.task.build_model(self.params, self.splits)
 
     def rounds(self) -> Iterator[RoundResult]:
         """Run every round, yielding each one's result as soon as it is trained."""
@@ -123,13 +126,13 @@ class LotteryExperiment:
         if self.device.type == "cuda":
             torch.cuda.manual_seed_all(self.seed)
         with self.masks.enforced(self.model) as remask:
-            result = fit(
+            result = self.task.fit(
                 self.model,
-                self.splits.train,
-                self.splits.dev,
+                self.splits,
                 self.params,
                 self.fit_settings,
-                device=self.device,
+                [],
+                self.device,
                 after_step=[remask],
             )
         if round_number == 0:
@@ -161,13 +164,15 @@ class LotteryExperiment:
     def _test(
         self, result: FitResult, scored: EpochRecord
     ) -> tuple[float | None, dict[str, float] | None]:
-        if self.splits.test is None:
-            return None, None
         if scored.epoch == len(result.history) or result.best_state is None:
-            return evaluate(self.model, self.splits.test, self.fit_settings, self.device)
+            return self._score_test()
         # The best epoch's weights are scored; the last epoch's stay the ones pruned next.
         trained = snapshot(self.model)
         self.model.load_state_dict(result.best_state)
-        scores = evaluate(self.model, self.splits.test, self.fit_settings, self.device)
+        scores = self._score_test()
         self.model.load_state_dict(trained)
         return scores
+
+    def _score_test(self) -> tuple[float | None, dict[str, float] | None]:
+        scores = self.task.score(self.model, self.splits, "test", self.fit_settings, self.device)
+        return scores if scores is not None else (None, None)

@@ -34,13 +34,9 @@ CSV_COLUMNS = [
     "epoch",
     "epochs",
     "val_loss",
-    "val_accuracy",
-    "val_f1",
     "test_loss",
-    "test_accuracy",
-    "test_f1",
     "seconds",
-]
+]  # then val_<metric> and test_<metric> for each metric of the task, then the layers
 LAYER_PREFIX = "remaining:"
 
 
@@ -74,13 +70,12 @@ def round_row(result: RoundResult, *, reset: str, scope: str, metric: str) -> di
         "epoch": result.epoch,
         "epochs": result.epochs,
         "val_loss": result.val_loss,
-        "val_accuracy": result.val_metrics.get("accuracy"),
-        "val_f1": result.val_metrics.get("f1"),
         "test_loss": result.test_loss,
-        "test_accuracy": test.get("accuracy"),
-        "test_f1": test.get("f1"),
         "seconds": round(result.seconds, 3),
     }
+    for name, value in result.val_metrics.items():
+        row[f"val_{name}"] = value
+        row[f"test_{name}"] = test.get(name)
     for layer, share in result.remaining_by_layer.items():
         row[LAYER_PREFIX + layer] = round(share, 6)
     return row

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import torch
 
-from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
-from hpo.data import load_classification_corpus
-from hpo.data.prepare import PreparedClassificationData
-from hpo.errors import BadInput, HpoError
+from hpo.config import StudyConfig, resolve_storage, study_dir_for
+from hpo.errors import HpoError
 from hpo.lottery.chart import write_chart
 from hpo.lottery.experiment import LotteryExperiment, RoundResult
 from hpo.lottery.records import (
@@ -27,9 +25,9 @@ from hpo.lottery.records import (
 )
 from hpo.lottery.settings import LotterySettings
 from hpo.lottery.source import select_trial
-from hpo.models import build
 from hpo.study.storage import mask_url, parse_storage_url
-from hpo.training import DivergedError, FitSettings
+from hpo.tasks import get_task
+from hpo.training import DivergedError
 from hpo.training.device import choose_device, describe
 
 Echo = Callable[[str], None]
@@ -98,38 +96,19 @@ def run_lottery(
     """
     settings.check()
     run_on = choose_device(device, config.training.device)
-    if config.task != "classification":
-        raise BadInput(f"hpo lottery prunes classifiers; study {config.name!r} is {config.task}")
     storage_url = resolve_storage(storage, config)
     parse_storage_url(storage_url)
     source = select_trial(config, settings.trial, storage_url)
 
-    corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
-    splits = data.encoded(source.params.get("vocab_size"))
+    task = get_task(config.task)
+    splits = task.encode(task.prepare(config), source.params)
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
-
-    def build_model() -> torch.nn.Module:
-        return build(
-            config.task,
-            source.params,
-            vocab_size=splits.tokenizer.vocab_size,
-            num_classes=corpus.num_classes,
-        )
-
-    fit_settings = FitSettings.from_params(
-        source.params,
-        max_epochs=settings.epochs or config.training.max_epochs,
-        metric=config.metric,
-        maximize=config.direction == "maximize",
-        time_limit=config.training.trial_time_limit,
-        seed=source.seed,
-        amp=config.training.amp,
-        num_classes=corpus.num_classes,
+    fit_settings = task.settings(
+        config, source.params, source.seed, splits, max_epochs=settings.epochs
     )
     experiment = LotteryExperiment(
-        build_model,
+        task,
         splits,
         source.params,
         fit_settings,

@@ -23,7 +23,7 @@ from hpo.results.listing import duration_s, require_single_objective, write_text
 from hpo.results.pruning_effect import epochs_trained, rung_epochs, rung_shares
 from hpo.results.report_figures import Figure, all_figures, figure_html
 from hpo.run_layout import trial_dir
-from hpo.study.checkpoints import complete_best_first
+from hpo.study.kept_trials import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
 

@@ -12,21 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.data.prepare import TOKENIZER_PARAMS
-from hpo.data.prepare_translation import TRANSLATION_TOKENIZER_PARAMS
 from hpo.errors import BadInput
 from hpo.models import registry
-from hpo.models.init import INIT
 from hpo.params import Param
 from hpo.space import CategoricalParam, FixedParam, FloatParam, SearchSpace
-from hpo.training.seq2seq_trainer import SEQ2SEQ_TRAINER_PARAMS
-from hpo.training.trainer import TRAINER_PARAMS
-
-# What a trial of each task reads besides its model family's own parameters.
-TASK_PARAMS: dict[str, tuple[Param, ...]] = {
-    "classification": (*TRAINER_PARAMS, *TOKENIZER_PARAMS, INIT),
-    "translation": (*SEQ2SEQ_TRAINER_PARAMS, *TRANSLATION_TOKENIZER_PARAMS, INIT),
-}
+from hpo.tasks import get_task
 
 
 def check_search_space(space: SearchSpace, task: str, where: str = "") -> None:
@@ -44,7 +34,7 @@ def check_search_space(space: SearchSpace, task: str, where: str = "") -> None:
     """
     label = f"search space {space.name}" + (f" ({where})" if where else "")
     selectable = _selectable_archs(space, task, label)
-    shared = {p.name: p for p in TASK_PARAMS[task]}
+    shared = {p.name: p for p in get_task(task).trial_params}
     for name, param in space.params.items():
         if name == "arch":
             continue
@@ -95,7 +85,7 @@ def _families(task: str, archs: list[str]) -> list[registry.Family]:
 
 
 def _known(task: str, archs: list[str]) -> list[str]:
-    names = {"arch", *(p.name for p in TASK_PARAMS[task])}
+    names = {"arch", *(p.name for p in get_task(task).trial_params)}
     for family in _families(task, archs):
         names.update(p.name for p in family.params)
     return sorted(names)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 
 from hpo.config import PrunerConfig
-from hpo.study.trivial import LOSS_MARGIN, TrivialFloor
 from hpo.training import EpochRecord
+from hpo.training.trivial import LOSS_MARGIN, TrivialFloor
 
 
 def first_rung(config: PrunerConfig) -> int | None:

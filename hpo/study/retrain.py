@@ -13,13 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
+from hpo.config import StudyConfig, resolve_storage, study_dir_for
 from hpo.errors import BadInput
-
-if TYPE_CHECKING:
-    import torch
 
 
 @dataclass
@@ -66,19 +62,12 @@ def train_trial(
     """
     import torch
 
-    from hpo.data.parallel_sources import load_translation_corpus
-    from hpo.data.prepare_translation import PreparedTranslationData
+    from hpo.checkpoints import save_checkpoint
     from hpo.study.objective import seed_everything
     from hpo.study.stored import load_stored_study
-    from hpo.study.translation.checkpoints import save_translation_checkpoint
-    from hpo.study.translation.objective import (
-        build_translator,
-        checkpoint_meta,
-        translation_settings,
-    )
     from hpo.study.trial_lookup import find_trial, parse_trial, recorded_threads, train_dir
+    from hpo.tasks import get_task
     from hpo.training.device import choose_device
-    from hpo.training.seq2seq_trainer import fit_seq2seq
 
     if epochs is not None and epochs < 1:
         raise BadInput(f"--epochs must be at least 1, got {epochs}")
@@ -95,122 +84,32 @@ def train_trial(
     threads = config.training.threads or recorded_threads(frozen.user_attrs.get("device"))
     if threads:
         torch.set_num_threads(threads)
-    if config.task == "classification":
-        return _train_classifier(config, wanted, params, seed, epochs, target, echo)
-    corpus = load_translation_corpus(config.data)
-    data = PreparedTranslationData(corpus, config.tokenizer, config.translation, cache_dir())
-    splits = data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
+    task = get_task(config.task)
+    splits = task.encode(task.prepare(config), params)
     seed_everything(seed)
-    model = build_translator(params, splits)
-    settings = translation_settings(config, params, seed, max_epochs=epochs)
+    model = task.build_model(params, splits)
+    settings = task.settings(config, params, seed, splits, max_epochs=epochs)
     settings.time_limit = None  # the full epochs: that is what `train` is for
     directory = train_dir(study_dir_for(config.name), wanted)
 
     def show(record) -> None:
-        echo(
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
-            f"bleu={record.metrics['bleu']:.2f} chrf={record.metrics['chrf']:.2f} "
-            f"ppl={record.metrics['ppl']:.2f}"
-        )
+        echo(task.describe(record))
 
-    result = fit_seq2seq(
-        model,
-        splits,
-        params,
-        settings,
-        [show],
-        device=target,
-        checkpoint_dir=directory,
-        resume=True,
+    result = task.fit(
+        model, splits, params, settings, [show], target, checkpoint_dir=directory, resume=True
     )
     if result.best_state is not None:
-        save_translation_checkpoint(
-            directory,
-            state_dict=result.best_state,
-            params=params,
-            src_tokenizer_model=splits.src_tokenizer.model_path,
-            tgt_tokenizer_model=splits.tgt_tokenizer.model_path,
-            meta=checkpoint_meta(config, splits, result, settings),
-        )
-    return TrainSummary(
-        config.name,
-        wanted,
-        directory,
-        len(result.history),
-        result.best_epoch,
-        result.best_value,
-        config.metric,
-    )
-
-
-def _train_classifier(
-    config: StudyConfig,
-    number: int,
-    params: dict,
-    seed: int,
-    epochs: int | None,
-    device: torch.device,
-    echo: Callable[[str], None],
-) -> TrainSummary:
-    """Train a classification trial's configuration again and keep its best epoch's model."""
-    from hpo.data import load_classification_corpus
-    from hpo.data.prepare import PreparedClassificationData
-    from hpo.models import build
-    from hpo.study.checkpoints import save_checkpoint
-    from hpo.study.objective import classifier_checkpoint_meta, seed_everything
-    from hpo.study.trial_lookup import train_dir
-    from hpo.training import FitSettings, fit
-
-    corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
-    splits = data.encoded(params.get("vocab_size"))
-    seed_everything(seed)
-    model = build(
-        "classification",
-        params,
-        vocab_size=splits.tokenizer.vocab_size,
-        num_classes=corpus.num_classes,
-    )
-    directory = train_dir(study_dir_for(config.name), number)
-    settings = FitSettings.from_params(
-        params,
-        max_epochs=epochs or config.training.max_epochs,
-        metric=config.metric,
-        maximize=config.direction == "maximize",
-        seed=seed,
-        amp=config.training.amp,
-        num_classes=corpus.num_classes,
-    )
-
-    def show(record) -> None:
-        echo(
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
-            f"val_loss={record.val_loss:.4f} accuracy={record.metrics['accuracy']:.4f} "
-            f"f1={record.metrics['f1']:.4f}"
-        )
-
-    result = fit(
-        model,
-        splits.train,
-        splits.dev,
-        params,
-        settings,
-        [show],
-        device=device,
-        checkpoint_dir=directory,
-        resume=True,
-    )
-    if result.best_state is not None:
+        content = task.checkpoint(config, splits, result, settings)
         save_checkpoint(
             directory,
             state_dict=result.best_state,
             params=params,
-            tokenizer_model=splits.tokenizer.model_path,
-            meta=classifier_checkpoint_meta(config, corpus, splits.tokenizer, result),
+            files=content.files,
+            meta=content.meta,
         )
     return TrainSummary(
         config.name,
-        number,
+        wanted,
         directory,
         len(result.history),
         result.best_epoch,

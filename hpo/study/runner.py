@@ -14,14 +14,11 @@ import optuna
 from optuna.trial import TrialState
 
 from hpo import __version__, space
-from hpo.config import StudyConfig, cache_dir, resolve_storage, study_dir_for
-from hpo.data import load_classification_corpus
-from hpo.data.prepare import PreparedClassificationData
-from hpo.data.prepare_translation import PreparedTranslationData
+from hpo.config import StudyConfig, resolve_storage, study_dir_for
 from hpo.errors import BadInput
 from hpo.grid_count import MAX_GRID_POINTS
 from hpo.study import start_points
-from hpo.study.checkpoints import prune_checkpoints
+from hpo.study.kept_trials import prune_checkpoints
 from hpo.study.library_output import routes_library_output
 from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
@@ -30,8 +27,10 @@ from hpo.study.progress import ProgressDisplay
 from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
+from hpo.study.study_signature import agree_on_signature
 from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
+from hpo.tasks import get_task
 from hpo.training import DivergedError
 from hpo.training.device import select_device
 
@@ -83,33 +82,10 @@ def _apply_seed(config: StudyConfig, seed: int | None) -> None:
         config.sampler.seed = seed
 
 
-def _prepare_data(
-    config: StudyConfig,
-) -> PreparedClassificationData | PreparedTranslationData:
-    if config.task == "translation":
-        return _prepare_translation_data(config)
-    corpus = load_classification_corpus(config.data)
-    data = PreparedClassificationData(corpus, config.tokenizer, cache_dir())
-    if "vocab_size" not in config.search_space.params:
-        data.encoded()  # tokenizer problems surface before anything is stored
-    return data
-
-
-def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
-    from hpo.data.parallel_sources import load_translation_corpus
-
-    corpus = load_translation_corpus(config.data)
-    data = PreparedTranslationData(corpus, config.tokenizer, config.translation, cache_dir())
-    searched = config.search_space.params
-    if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
-        data.encoded()  # tokenizer problems surface before anything is stored
-    return data
-
-
 def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
-    """The study named in ``config``, created on first use; its direction (and for
-    translation, the sacrebleu signature of its BLEU) must not change."""
-    signature = _bleu_signature(config)
+    """The study named in ``config``, created on first use; its direction (and the signature
+    of its metric, where the task has one: sacrebleu's for BLEU) must not change."""
+    signature = get_task(config.task).study_signature(config)
     storage = open_storage(storage_url, config.heartbeat)
     sampler = build_sampler(config.sampler)
     pruner = build_pruner(config.pruner, config.training.max_epochs)
@@ -131,23 +107,13 @@ def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
             f"but its study file says {config.direction}"
         )
     if signature is not None:
-        from hpo.study.translation.signature import agree_on_bleu_signature
-
-        agree_on_bleu_signature(study, signature)
+        agree_on_signature(study, signature)
     study.set_user_attr("task", config.task)
     study.set_user_attr("metric", config.metric)
     study.set_user_attr("hpo_version", __version__)
     study.set_user_attr("study_file", str(config.path) if config.path else "")
     study.set_user_attr("config", json.loads(config.model_dump_json(exclude={"storage", "path"})))
     return study
-
-
-def _bleu_signature(config: StudyConfig) -> str | None:
-    if config.task != "translation":
-        return None
-    from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
-
-    return bleu_signature(study_bleu_tokenize(config))
 
 
 def _quiet_optuna() -> None:
@@ -169,7 +135,7 @@ class _Session:
         check_storage(self.storage_url)
         check_search_space(config.search_space, config.task, str(config.path or ""))
         select_device(config.training.device)  # CUDA asked for but absent: before any storing
-        self.data = _prepare_data(config)
+        self.data = get_task(config.task).prepare(config)
         self.study = create_or_load_study(config, self.storage_url)
         self.study_dir = study_dir_for(config.name)
         self.study_dir.mkdir(parents=True, exist_ok=True)

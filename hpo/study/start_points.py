@@ -83,7 +83,7 @@ def warm_start_points(
     study's store. Bad input (no such study, no complete trial) is refused before anything
     is stored.
     """
-    from hpo.study.checkpoints import complete_best_first
+    from hpo.study.kept_trials import complete_best_first
     from hpo.study.stored import load_stored_study, resolve_study
 
     if top < 1:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.checkpoints import CHECKPOINT_FILE
 from hpo.config import StudyConfig, study_dir_for
 from hpo.errors import BadInput, HpoError
 from hpo.run_layout import train_dir, trial_dir
-from hpo.study.checkpoints import CHECKPOINT_FILE
 
 if TYPE_CHECKING:
     import torch

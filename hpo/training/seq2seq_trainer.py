@@ -21,7 +21,7 @@ from hpo.data.prepare_translation import TranslationSplits
 from hpo.params import fraction, integer, read_params, real
 from hpo.training import loop
 from hpo.training.builders import OPTIMIZER_PARAMS, SEQ2SEQ_SCHEDULE_PARAMS
-from hpo.training.loop import EpochCallback, FitResult, LoopSettings
+from hpo.training.loop import EpochCallback, FitResult, LoopSettings, StepCallback
 from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT
 from hpo.training.translation_step import TranslationTask
 
@@ -98,11 +98,13 @@ def fit_seq2seq(
     device: torch.device | None = None,
     checkpoint_dir: Path | None = None,
     resume: bool = False,
+    after_step: Sequence[StepCallback] = (),
 ) -> Seq2SeqResult:
     """Train a translation ``model`` epoch by epoch and validate after each epoch.
 
     With ``checkpoint_dir``, ``last.pt`` is written after every epoch and ``best.pt`` after
     every new best; with ``resume`` training continues from ``last.pt`` when it exists.
+    ``after_step`` hooks run after every optimizer step (the lottery's weight masks).
 
     Example:
         .. code-block:: python
@@ -121,6 +123,7 @@ def fit_seq2seq(
         loop_settings(settings),
         callbacks,
         device,
+        after_step,
         checkpoint_dir=checkpoint_dir,
         resume=resume,
         result=result,

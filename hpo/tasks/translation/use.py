@@ -8,10 +8,45 @@ otherwise, with AMP on CUDA where the study asks for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hpo.errors import BadInput
 from hpo.study.trial_lookup import TrialCheckpoint
+
+if TYPE_CHECKING:
+    import torch
+
+
+def load_translator(directory: Path, device: torch.device | str = "cpu"):
+    """The model (on ``device``, in eval mode), source and target tokenizers and metadata of a
+    translation checkpoint.
+
+    Example:
+        .. code-block:: python
+
+            model, src_tok, tgt_tok, meta = load_translator(Path("runs/demo/trial-3"))
+            print(meta["bleu"], meta["signature"])
+    """
+    from hpo.checkpoints import load_checkpoint
+    from hpo.data.tokenizer import Tokenizer
+    from hpo.models import build
+    from hpo.tasks.translation.task import SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE
+
+    checkpoint = load_checkpoint(directory, device, task="translation")
+    model = build(
+        "translation",
+        checkpoint["params"],
+        src_vocab_size=checkpoint["src_vocab_size"],
+        tgt_vocab_size=checkpoint["tgt_vocab_size"],
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    model.to(device).eval()
+    max_length = checkpoint["max_length"]
+    src = Tokenizer(directory / SRC_TOKENIZER_FILE, max_length=max_length)
+    tgt = Tokenizer(directory / TGT_TOKENIZER_FILE, max_length=max_length)
+    meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    return model, src, tgt, meta
 
 
 def _decoding_options(meta: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +73,6 @@ def translate_lines(
             print(translate_lines(found, ["Open file"]))
     """
     from hpo.data.seq2seq_batching import ParallelDataset
-    from hpo.study.translation.checkpoints import load_translator
     from hpo.training.translation_eval import translate_dataset
 
     if beam < 1:
@@ -106,7 +140,6 @@ def evaluate_split(
     """
     from hpo.data.parallel_sources import load_translation_corpus
     from hpo.data.seq2seq_batching import ParallelDataset
-    from hpo.study.translation.checkpoints import load_translator
     from hpo.training.device import describe
     from hpo.training.translation_eval import evaluate_translation
 

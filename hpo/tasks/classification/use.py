@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hpo.errors import BadInput, HpoError
 from hpo.study.trial_lookup import TrialCheckpoint
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -58,6 +62,47 @@ class ClassifierEvaluation:
         return "\n".join(lines)
 
 
+# What a classifier checkpoint must hold to be used without its study's data.
+CLASSIFIER_KEYS = ("params", "vocab_size", "num_classes", "label_names", "max_length")
+
+
+def load_classifier(directory: Path, device: torch.device | str = "cpu"):
+    """The model (on ``device``, in eval mode), tokenizer and metadata of a kept classifier.
+
+    A checkpoint that lacks something a model needs to be used (written by an older hpo) is
+    one-line :class:`HpoError`.
+
+    Example:
+        .. code-block:: python
+
+            model, tokenizer, meta = load_classifier(Path("runs/demo/trial-7"))
+            print(meta["label_names"], meta["value"])
+    """
+    from hpo.checkpoints import load_checkpoint
+    from hpo.data.tokenizer import Tokenizer
+    from hpo.models import build
+    from hpo.tasks.classification.task import TOKENIZER_FILE
+
+    checkpoint = load_checkpoint(directory, device, task="classification")
+    missing = [key for key in CLASSIFIER_KEYS if key not in checkpoint]
+    if missing:
+        raise HpoError(
+            f"the checkpoint in {directory} lacks {', '.join(missing)} (written by an older "
+            "hpo); `hpo train` writes a complete one"
+        )
+    model = build(
+        "classification",
+        checkpoint["params"],
+        vocab_size=checkpoint["vocab_size"],
+        num_classes=checkpoint["num_classes"],
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    model.to(device).eval()
+    tokenizer = Tokenizer(directory / TOKENIZER_FILE, max_length=checkpoint["max_length"])
+    meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    return model, tokenizer, meta
+
+
 def _threads_for(found: TrialCheckpoint, device) -> None:
     # Torch's CPU kernels sum in another order with another thread count; the trial's own
     # count gives its recorded value to the last bit.
@@ -82,7 +127,6 @@ def evaluate_classifier(
     """
     from hpo.data import load_classification_corpus
     from hpo.data.batching import EncodedDataset
-    from hpo.study.checkpoints import load_model
     from hpo.training.device import describe
     from hpo.training.metrics import class_scores, confusion_matrix
     from hpo.training.trainer import run_split
@@ -97,7 +141,7 @@ def evaluate_classifier(
     if texts is None:
         raise BadInput(f"study {found.study!r} has no test split")
     _threads_for(found, target)
-    model, tokenizer, meta = load_model(found.directory, target)
+    model, tokenizer, meta = load_classifier(found.directory, target)
     if meta["label_names"] != corpus.label_names:
         raise HpoError(
             f"the labels of study {found.study!r}'s data {corpus.label_names} are not the "
@@ -196,14 +240,13 @@ def predict_lines(
                 print(prediction.text())
     """
     from hpo.data.batching import EncodedDataset
-    from hpo.study.checkpoints import load_model
     from hpo.training.trainer import run_split
 
     filled = [i for i, line in enumerate(lines) if line.strip()]
     if not filled:
         raise BadInput("the input is empty: no line to classify")
     target = found.torch_device(device)
-    model, tokenizer, meta = load_model(found.directory, target)
+    model, tokenizer, meta = load_classifier(found.directory, target)
     ids, truncated = tokenizer.encode_counting_cuts([lines[i].strip() for i in filled])
     # Unlabelled text: the labels are placeholders, and the loss run_split computes is unused.
     data = EncodedDataset(ids, [0] * len(ids))
@@ -222,5 +265,6 @@ __all__ = [
     "Prediction",
     "Predictions",
     "evaluate_classifier",
+    "load_classifier",
     "predict_lines",
 ]

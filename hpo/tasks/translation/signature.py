@@ -8,11 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpo.data.languages import bleu_tokenize
-from hpo.errors import BadInput
 
 if TYPE_CHECKING:
-    import optuna
-
     from hpo.config import StudyConfig
 
 SIGNATURE_ATTR = "sacrebleu_signature"
@@ -36,21 +33,3 @@ def bleu_signature(tokenize: str) -> str:
     # sacrebleu signs a metric only once it has scored something.
     metric.corpus_score(["."], [["."]])
     return str(metric.get_signature())
-
-
-def agree_on_bleu_signature(study: optuna.Study, signature: str) -> None:
-    """Store ``signature`` with a study that has none; refuse one that has another.
-
-    Example:
-        .. code-block:: python
-
-            agree_on_bleu_signature(study, bleu_signature(study_bleu_tokenize(config)))
-    """
-    stored = study.user_attrs.get(SIGNATURE_ATTR)
-    if stored is None:
-        study.set_user_attr(SIGNATURE_ATTR, signature)
-    elif stored != signature:
-        raise BadInput(
-            f"study {study.study_name!r} scores BLEU as {stored}, but this worker would score "
-            f"it as {signature}; give translation.bleu_tokenize and sacrebleu as the study has"
-        )
