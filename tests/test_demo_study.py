@@ -59,6 +59,18 @@ def test_demo_runs_trials_and_prunes_some(demo_run):
     assert len(lines) == len(trials)
     assert "\x1b[" not in result.stdout
     assert "best=" in lines[-1]
+    # While a trial trains, a plain line after each of its reports: which report of how
+    # many, the value and the time left in the study.
+    max_epochs = study.user_attrs["config"]["training"]["max_epochs"]
+    for t in trials:
+        reports = [
+            line
+            for line in result.stdout.splitlines()
+            if line.startswith(f"trial {t.number}: report ")
+        ]
+        assert len(reports) == len(t.intermediate_values)
+        assert reports[0].startswith(f"trial {t.number}: report 1/{max_epochs}, accuracy=")
+        assert reports[0].endswith("left in the study")
 
 
 def test_complete_trials_return_their_best_epoch(demo_run):

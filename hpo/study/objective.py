@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ class Objective:
         self.worker = worker_name()
         self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)
         self.fixed = space.fixed_values(config.search_space)
+        # Set by the runner while a progress display is up: trial -> a report callback.
+        self.progress: Callable[[optuna.Trial], EpochCallback] | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -101,7 +104,10 @@ class Objective:
             first_rung(config.pruner),
             config.training.max_epochs,
         )
-        callbacks: list[EpochCallback] = [log_epoch, pruning]
+        callbacks: list[EpochCallback] = [log_epoch]
+        if self.progress is not None:
+            callbacks.append(self.progress(trial))
+        callbacks.append(pruning)
         result = task.fit(model, splits, params, settings, callbacks, self.device)
         best_value, best_state = require_finite_value(trial, result)
         history = result.history

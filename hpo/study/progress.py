@@ -1,19 +1,25 @@
-"""The progress display: trials done, the latest trial's state and value, the best so far.
+"""The progress display: trials done, the latest trial's state and value, the best so far,
+and, while a trial trains, its reports (:class:`TrialProgress`).
 
-On a terminal it is a live status line; otherwise one plain line per finished trial, so
-that logs and pipes get no control characters.
+On a terminal it is a live status line; otherwise one plain line per finished trial and per
+report, so that logs and pipes get no control characters.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from hpo.durations import format_duration
+
 if TYPE_CHECKING:
     import optuna
     from rich.status import Status
+
+    from hpo.training import EpochRecord
 
 
 def _value(value: float | None) -> str:
@@ -85,3 +91,76 @@ class ProgressDisplay:
         else:
             print(text, flush=True)
             sys.stdout.flush()
+
+    def trial_line(self, text: str) -> None:
+        """Show a running trial's progress: the live line on a terminal, a plain line else."""
+        if self.quiet:
+            return
+        if self._status is not None:
+            self._status.update(text)
+        else:
+            print(text, flush=True)
+
+    def for_trial(
+        self,
+        trial: optuna.Trial,
+        metric: str,
+        reports: int | None,
+        trial_limit: float | None,
+        deadline: float | None,
+    ) -> TrialProgress:
+        """A report callback for ``trial`` that shows its progress here."""
+        return TrialProgress(self.trial_line, trial.number, metric, reports, trial_limit, deadline)
+
+
+class TrialProgress:
+    """After each report of a running trial: which report, data seen, value, speed, time left.
+
+    ``reports`` is how many reports a full trial makes (None if unknown); ``trial_limit``
+    the trial's time limit in seconds and ``deadline`` the study's end on the
+    ``time.monotonic`` clock, each None where there is none.
+
+    Example:
+        >>> lines = []
+        >>> progress = TrialProgress(lines.append, 3, "accuracy", reports=10, trial_limit=None,
+        ...                          deadline=None)
+        >>> from hpo.training import EpochRecord
+        >>> progress(EpochRecord(1, 0.9, 0.8, {"accuracy": 0.71}, 1e-3, 12.0, 2500.0))
+        >>> lines[0]
+        'trial 3: report 1/10, accuracy=0.71, 2,500 tokens/s'
+    """
+
+    def __init__(
+        self,
+        show,
+        number: int,
+        metric: str,
+        reports: int | None,
+        trial_limit: float | None,
+        deadline: float | None,
+    ):
+        self.show = show
+        self.number = number
+        self.metric = metric
+        self.reports = reports
+        self.trial_limit = trial_limit
+        self.deadline = deadline
+        self.started = time.monotonic()
+        self.count = 0
+
+    def __call__(self, record: EpochRecord) -> None:
+        self.count += 1
+        of = f"/{self.reports}" if self.reports else ""
+        parts = [f"trial {self.number}: report {self.count}{of}"]
+        examples = getattr(record, "examples", None)
+        if examples:
+            parts.append(f"{examples:,} examples")
+        parts.append(f"{self.metric}={record.value(self.metric):.4g}")
+        parts.append(f"{record.tokens_per_s:,.0f} tokens/s")
+        now = time.monotonic()
+        if self.trial_limit is not None:
+            left = max(0.0, self.trial_limit - (now - self.started))
+            parts.append(f"{format_duration(left)} left in the trial")
+        if self.deadline is not None:
+            parts.append(f"{format_duration(max(0.0, self.deadline - now))} left in the study")
+        self.show(", ".join(parts))

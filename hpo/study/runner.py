@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,8 +159,13 @@ class _Session:
         quiet: bool = False,
     ) -> RunSummary:
         interrupted = False
+        deadline = time.monotonic() + timeout if timeout else None
+        training = self.config.training
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
             callbacks = [self.after_trial, display, *(extra_callbacks or [])]
+            self.objective.progress = lambda trial: display.for_trial(
+                trial, self.config.metric, training.max_epochs, training.trial_time_limit, deadline
+            )
             try:
                 self.study.optimize(
                     self.objective,
