@@ -23,7 +23,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 Scalar = bool | int | float | str | None
@@ -60,6 +67,12 @@ class RangeOverride(BaseModel):
     high: float | None = None
     step: float | None = None
     grid: list[float] | None = None
+
+    @model_serializer
+    def _as_given(self) -> dict[str, Any]:
+        # `step: null` removes the parameter's step; a field left out keeps it. A stored
+        # config must say which.
+        return {name: getattr(self, name) for name in RANGE_FIELDS if name in self.model_fields_set}
 
 
 class _Range(_Param):
@@ -107,7 +120,7 @@ class _Range(_Param):
         return [*self.when, *(p for p in self.by if p not in self.when)]
 
     def _variant(self, override: RangeOverride) -> Self:
-        return self.model_copy(update={**override.model_dump(exclude_unset=True), "by": {}})
+        return self.model_copy(update={**override.model_dump(), "by": {}})
 
     def range_for(self, assigned: dict[str, Any]) -> Self:
         """The definition that holds where the parameters decided so far have ``assigned``
