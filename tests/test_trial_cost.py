@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpo.cli import main
 
 START = datetime(2025, 5, 1, 12, 0, 0)
+GPU = "cuda:0 (NVIDIA H100 80GB HBM3)"
 COST = {
     "examples_seen": 3000,
     "tokens_seen": 45000,
@@ -53,7 +54,13 @@ def store(workdir):
     )
     costs.set_user_attr("metric", "accuracy")
     costs.set_user_attr("config", {"training": {"max_epochs": 4}})
-    pruned_cost = {**COST, "examples_seen": 1000, "train_seconds": 9.0, "val_seconds": 1.0}
+    pruned_cost = {
+        **COST,
+        "examples_seen": 1000,
+        "train_seconds": 9.0,
+        "val_seconds": 1.0,
+        "device": GPU,
+    }
     for frozen in [
         trial(0, TrialState.COMPLETE, 40, 4, COST),
         # Pruned after 1 of 4 epochs at 0.01 s per example: 3000 more examples, 30 s saved.
@@ -85,23 +92,32 @@ def table(out: str) -> list[dict[str, str]]:
 
 
 def test_trials_shows_each_trials_cost_and_dashes_where_none_was_recorded(store, capsys):
-    rows = table(run(capsys, "trials", "--study", "costs"))
+    out = run(capsys, "trials", "--study", "costs")
+    rows = table(out)
 
+    assert out.startswith("study costs: 5 trial(s) (sqlite:///runs/hpo.db)")
     assert [r["trial"] for r in rows] == ["0", "1", "2", "3", "4"]
-    first = rows[0]
-    assert (first["examples"], first["tokens"], first["train/val s"]) == ("3k", "45k", "30.0/3.0")
-    assert first["device"] == "cpu (2 threads)"
+    assert (rows[0]["examples/tokens"], rows[0]["train/val s"]) == ("3k/45k", "30.0/3.0")
+    assert rows[0]["device"] == "cpu (2 threads)"
+    assert rows[1]["device"].startswith("cuda:0 (NVIDIA") and rows[1]["device"].endswith("…")
     for row in rows[2:4]:  # recorded no cost
-        assert [row[c] for c in ("examples", "tokens", "train/val s", "device")] == ["-"] * 4
+        assert [row[c] for c in ("examples/tokens", "train/val s", "device")] == ["-"] * 3
     # Values of the wrong kind read as missing.
-    assert (rows[4]["examples"], rows[4]["device"], rows[4]["tokens"]) == ("-", "-", "45k")
+    assert (rows[4]["examples/tokens"], rows[4]["device"]) == ("-/45k", "-")
+
+
+def test_trials_on_one_device_name_it_once(store, capsys):
+    out = run(capsys, "trials", "--study", "costs", "--state", "complete")
+
+    assert out.startswith("study costs: 2 trial(s) on cpu (2 threads) (sqlite:///runs/hpo.db)")
+    assert "device" not in table(out)[0]
 
 
 def test_trials_of_a_store_older_than_cost_records_show_dashes(store, capsys):
     (row,) = table(run(capsys, "trials", "--study", "old"))
 
     assert row["state"] == "complete"
-    assert [row[c] for c in ("examples", "tokens", "train/val s", "device")] == ["-"] * 4
+    assert (row["examples/tokens"], row["train/val s"]) == ("-", "-")
 
 
 def test_trials_csv_has_the_cost_columns_after_the_duration(store, capsys):
@@ -145,7 +161,7 @@ def test_report_shows_time_per_state_and_what_pruning_saved(store, capsys):
     assert "1 trial, at its own measured seconds per training example" in method
     assert "1 trial, at its own wall-clock seconds per epoch, as it recorded no cost" in method
     assert facts["seen in training"] == "4,000 examples, 135,000 tokens"
-    assert facts["devices"] == "cpu (2 threads): 2 trials"
+    assert facts["devices"] == f"cpu (2 threads): 1 trial; {GPU}: 1 trial"
 
 
 def test_report_of_a_store_older_than_cost_records(store, capsys):

@@ -169,10 +169,18 @@ def _note(trial: FrozenTrial) -> str:
     return "" if stop in (None, "max_epochs") else str(stop)
 
 
+def _seen(cost: TrialCost) -> str:
+    if cost.examples_seen is None and cost.tokens_seen is None:
+        return "-"
+    return f"{_amount(cost.examples_seen)}/{_amount(cost.tokens_seen)}"
+
+
 def trials_table(listing: TrialListing) -> Table:
     """A rich table of the listed trials: state, value, epochs, duration, what each cost
-    (training examples and tokens seen, training/validation seconds, device), params, note.
-    Trials that did not record their cost show ``-`` there.
+    (training examples/tokens seen, training/validation seconds, device), params, note.
+
+    Trials that did not record their cost show ``-`` there. Where every listed trial that
+    names its device names the same one, the title says it instead of a column.
 
     Example:
         .. code-block:: python
@@ -184,20 +192,24 @@ def trials_table(listing: TrialListing) -> Table:
     from rich.table import Table
 
     params = sorted({name for t in listing.trials for name in t.params})
+    costs = [trial_cost(t) for t in listing.trials]
+    devices = {c.device for c in costs if c.device}
+    shared = f" on {next(iter(devices))}" if len(devices) == 1 else ""
     table = Table(
-        title=f"study {listing.study_name}: {len(listing.trials)} trial(s) ({listing.storage})",
+        title=f"study {listing.study_name}: {len(listing.trials)} trial(s){shared} "
+        f"({listing.storage})",
         title_justify="left",
     )
-    columns = [listing.metric, "epochs", "best epoch", "duration_s", "examples", "tokens"]
+    columns = [listing.metric, "epochs", "best epoch", "duration_s", "examples/tokens"]
     for column in ["trial", "state", *columns, "train/val s"]:
         table.add_column(column, justify="right" if column != "state" else "left")
-    # A GPU's name is long; trials.csv has all of it.
-    table.add_column("device", max_width=24, no_wrap=True, overflow="ellipsis")
+    if len(devices) > 1:
+        # A GPU's name is long; trials.csv has all of it.
+        table.add_column("device", max_width=24, no_wrap=True, overflow="ellipsis")
     for param in params:
         table.add_column(param)
     table.add_column("note")
-    for t in listing.trials:
-        cost = trial_cost(t)
+    for t, cost in zip(listing.trials, costs, strict=True):
         table.add_row(
             str(t.number),
             t.state.name.lower(),
@@ -205,10 +217,9 @@ def trials_table(listing: TrialListing) -> Table:
             str(len(t.intermediate_values)),
             _fmt(t.user_attrs.get("best_epoch")),
             "-" if duration_s(t) is None else f"{duration_s(t):.2f}",
-            _amount(cost.examples_seen),
-            _amount(cost.tokens_seen),
+            _seen(cost),
             _train_val(cost),
-            cost.device or "-",
+            *([cost.device or "-"] if len(devices) > 1 else []),
             *(_fmt(t.params.get(p)) for p in params),
             _note(t),
         )
