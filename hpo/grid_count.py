@@ -2,8 +2,8 @@
 
 A grid can be finite and still far too large to enqueue (``int`` from 1 to 10**12), so
 grid search counts it first. Ranges are counted by arithmetic; only parameters that a
-``when`` condition names are followed value by value, and of a range only the values a
-condition names (the rest of the range counts as one branch, times its size).
+``when`` condition or a ``by`` names are followed value by value, and of a range only the
+values a condition names (the rest of the range counts as one branch, times its size).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def count_grid_points(space: SearchSpace) -> int:
     for _, param in items:
         for parent, wanted in param.when.items():
             named.setdefault(parent, []).extend(wanted if isinstance(wanted, list) else [wanted])
+        for parent, ranges in getattr(param, "by", {}).items():
+            named.setdefault(parent, []).extend(ranges)
 
     def count(index: int, assigned: dict[str, Any]) -> int:
         if index == len(items):
@@ -39,6 +41,8 @@ def count_grid_points(space: SearchSpace) -> int:
         name, param = items[index]
         if not param.condition_holds(assigned):
             return count(index + 1, assigned)
+        if isinstance(param, (FloatParam, IntParam)):
+            param = param.range_for(assigned)
         listed: Sequence[Any]
         if isinstance(param, (CategoricalParam, FixedParam)):
             listed = param.grid_values()

@@ -4,153 +4,38 @@ A search space is a mapping of parameter names to definitions::
 
     params:
       arch: {type: categorical, choices: [cnn, lstm, gru]}
-      lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+      optimizer: {type: categorical, choices: [adam, sgd]}
+      lr: {type: float, low: 1.0e-4, high: 3.0e-3, log: true,
+           by: {optimizer: {sgd: {low: 1.0e-2, high: 0.3}}}}
       hidden_size: {type: int, low: 32, high: 256, step: 32, when: {arch: [lstm, gru]}}
       filter_sizes: {type: categorical, choices: ["3,4,5", "2,3"], when: {arch: cnn}}
-      optimizer: adam                     # a fixed value
+      weight_decay: 0.0                   # a fixed value
 
 ``when`` makes a parameter conditional: it exists only when every named parameter has the
-given value (or one of the listed values).
+given value (or one of the listed values). ``by`` gives a numeric parameter another range
+for some values of a categorical or fixed parameter (see :mod:`hpo.space_params`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from hpo.space_params import (
+    CategoricalParam,
+    FixedParam,
+    FloatParam,
+    IntParam,
+    Param,
+    Scalar,
+    same_value,
+    value_problem,
+)
 
 if TYPE_CHECKING:
     import optuna
-
-Scalar = bool | int | float | str | None
-
-
-class _Param(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    when: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
-
-    def condition_holds(self, assigned: dict[str, Any]) -> bool:
-        for parent, wanted in self.when.items():
-            if parent not in assigned:
-                return False
-            allowed = wanted if isinstance(wanted, list) else [wanted]
-            if assigned[parent] not in allowed:
-                return False
-        return True
-
-
-class FloatParam(_Param):
-    type: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = None
-    grid: list[float] | None = None
-
-    @model_validator(mode="after")
-    def _check_range(self) -> FloatParam:
-        _check_numeric_range(self.low, self.high, self.log, self.step, self.grid)
-        return self
-
-    def grid_values(self) -> list[float] | None:
-        if self.grid is not None:
-            return list(self.grid)
-        if self.step is None:
-            return None
-        count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-        return [round(self.low + i * self.step, 12) for i in range(count)]
-
-
-class IntParam(_Param):
-    type: Literal["int"]
-    low: int
-    high: int
-    log: bool = False
-    step: int = 1
-    grid: list[int] | None = None
-
-    @model_validator(mode="after")
-    def _check_range(self) -> IntParam:
-        _check_numeric_range(self.low, self.high, self.log, self.step, self.grid)
-        if self.log and self.step != 1:
-            raise ValueError("log scale and a step other than 1 cannot be combined")
-        return self
-
-    def grid_values(self) -> Sequence[int]:
-        if self.grid is not None:
-            return list(self.grid)
-        # A range, not a list: a space may span 10**12 integers.
-        return range(self.low, self.high + 1, self.step)
-
-
-class CategoricalParam(_Param):
-    type: Literal["categorical"]
-    choices: list[Scalar]
-
-    @field_validator("choices")
-    @classmethod
-    def _non_empty(cls, choices: list[Scalar]) -> list[Scalar]:
-        if not choices:
-            raise ValueError("choices must not be empty")
-        if len(set(map(repr, choices))) != len(choices):
-            raise ValueError("choices must be distinct")
-        return choices
-
-    def grid_values(self) -> list[Scalar]:
-        return list(self.choices)
-
-
-class FixedParam(_Param):
-    type: Literal["fixed"]
-    value: Scalar | list[Scalar]
-
-    def grid_values(self) -> list[Any]:
-        return [self.value]
-
-
-Param = Annotated[
-    FloatParam | IntParam | CategoricalParam | FixedParam, Field(discriminator="type")
-]
-
-
-def _check_numeric_range(
-    low: float, high: float, log: bool, step: float | None, grid: list | None
-) -> None:
-    if low > high:
-        raise ValueError(f"low ({low}) is greater than high ({high})")
-    if log and low <= 0:
-        raise ValueError(f"log scale needs low > 0, got low={low}")
-    if step is not None and step <= 0:
-        raise ValueError(f"step must be positive, got {step}")
-    if log and step is not None and not isinstance(step, int):
-        raise ValueError("log scale and step cannot be combined")
-    if step is not None and high > low:
-        _check_step_fits(low, high, step)
-    if grid is not None:
-        if not grid:
-            raise ValueError("grid must not be empty")
-        outside = [v for v in grid if not low <= v <= high]
-        if outside:
-            raise ValueError(f"grid values {outside} lie outside [{low}, {high}]")
-
-
-def _check_step_fits(low: float, high: float, step: float) -> None:
-    # Optuna would quietly shrink such a range (with a warning about its own source file).
-    span = Decimal(str(high)) - Decimal(str(low))
-    if Decimal(str(step)) > span:
-        raise ValueError(
-            f"step ({step}) is larger than the range [{low}, {high}]: the only value would be {low}"
-        )
-    if span % Decimal(str(step)):
-        top = Decimal(str(low)) + (span // Decimal(str(step))) * Decimal(str(step))
-        raise ValueError(
-            f"the range [{low}, {high}] is not a whole number of steps of {step}: "
-            f"end it at {top} or {top + Decimal(str(step))}"
-        )
 
 
 class SearchSpace(BaseModel):
@@ -197,39 +82,52 @@ class SearchSpace(BaseModel):
                                 f"parameter {name!r} has a condition {parent}={value!r}, "
                                 f"which is not one of {possible}"
                             )
+            if isinstance(param, (FloatParam, IntParam)):
+                _check_by(self.params, name, param)
         self.params = dict(_dependency_order(self.params))
         if self.start is not None:
             self.start = check_point(self, self.start, "start")
         return self
 
 
-def value_problem(param: Any, value: Any) -> str | None:
-    """Why ``value`` is not a value ``param`` can take, or None if it is one."""
-    if isinstance(param, FixedParam):
-        return None if value == param.value else f"is fixed at {param.value!r}"
-    if isinstance(param, CategoricalParam):
-        return None if value in param.choices else f"is not one of {param.choices}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "is not a number"
-    if isinstance(param, IntParam) and not float(value).is_integer():
-        return "is not an integer"
-    values = param.grid_values()
-    if param.grid is not None or (values is not None and isinstance(param, FloatParam)):
-        on_grid = any(math.isclose(value, v, rel_tol=1e-9, abs_tol=1e-12) for v in values)
-        return None if on_grid else f"is not one of {values}"
-    if not param.low <= value <= param.high:
-        return f"lies outside [{param.low}, {param.high}]"
-    if isinstance(param, IntParam) and (int(value) - param.low) % param.step:
-        return f"is not {param.low} plus a multiple of {param.step}"
-    return None
+def _check_by(params: dict[str, Any], name: str, param: FloatParam | IntParam) -> None:
+    for parent, ranges in param.by.items():
+        if parent == name:
+            raise ValueError(f"parameter {name!r} takes its range by itself")
+        if parent not in params:
+            raise ValueError(f"parameter {name!r} takes its range by unknown parameter {parent!r}")
+        parent_param = params[parent]
+        if not isinstance(parent_param, (CategoricalParam, FixedParam)):
+            raise ValueError(
+                f"parameter {name!r} takes its range by {parent!r}, which is a range: "
+                "by names a categorical or fixed parameter"
+            )
+        possible = parent_param.grid_values()
+        for value in ranges:
+            if not any(same_value(value, p) for p in possible):
+                raise ValueError(
+                    f"parameter {name!r} has a range for {parent}={value!r}, "
+                    f"which is not one of {possible}"
+                )
+
+
+def range_note(param: Any, assigned: dict[str, Any]) -> str:
+    """Which of ``param``'s ranges holds under ``assigned``, for messages: `` (the range for
+    optimizer='sgd')``, or nothing where the parameter has one range."""
+    for parent, ranges in getattr(param, "by", {}).items():
+        value = assigned.get(parent)
+        if any(same_value(value, k) for k in ranges):
+            return f" (its range for {parent}={value!r})"
+    return ""
 
 
 def check_point(space: SearchSpace, point: dict[str, Any], where: str) -> dict[str, Any]:
     """A configuration checked against ``space``: its Optuna parameters, ready to enqueue.
 
-    Every value must be one the space can take; fixed values may be repeated. Active
-    parameters the point leaves out are sampled as usual; a value for a parameter whose
-    condition does not hold is refused (it would never be used).
+    Every value must be one the space can take (a parameter with ``by``: one of the range
+    its parameter's value selects); fixed values may be repeated. Active parameters the point
+    leaves out are sampled as usual; a value for a parameter whose condition does not hold is
+    refused (it would never be used).
 
     Example:
         >>> space = SearchSpace(params={"lr": {"type": "float", "low": 1e-4, "high": 1e-1},
@@ -241,26 +139,31 @@ def check_point(space: SearchSpace, point: dict[str, Any], where: str) -> dict[s
     if unknown:
         raise ValueError(f"{where}: {unknown[0]!r} is not a parameter of the search space")
     assigned: dict[str, Any] = {}
+    sampled: set[str] = set()  # active, left out of the point: the sampler decides
     for name, param in space.params.items():
         undecided = [parent for parent in param.when if parent not in assigned]
+        undecided += [parent for parent in param.parents() if parent in sampled]
         if name in point and undecided:
             raise ValueError(f"{where}: {name!r} depends on {undecided[0]!r}: give it too")
         active = param.condition_holds(assigned)
         if name not in point:
             if active and isinstance(param, FixedParam):
                 assigned[name] = param.value
+            elif active:
+                sampled.add(name)
             continue
         if not active:
             raise ValueError(f"{where}: {name!r} does not apply here (its condition: {param.when})")
-        problem = value_problem(param, point[name])
+        problem = value_problem(_range_for(param, assigned), point[name])
         if problem:
-            raise ValueError(f"{where}: {name} value {point[name]!r} {problem}")
+            note = range_note(param, assigned)
+            raise ValueError(f"{where}: {name} value {point[name]!r} {problem}{note}")
         assigned[name] = point[name]
     return {k: v for k, v in assigned.items() if not isinstance(space.params[k], FixedParam)}
 
 
 def _dependency_order(params: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Order parameters so that every parameter follows those its condition names."""
+    """Order parameters so that every parameter follows those its ``when`` and ``by`` name."""
     ordered: list[tuple[str, Any]] = []
     done: set[str] = set()
     visiting: set[str] = set()
@@ -271,7 +174,7 @@ def _dependency_order(params: dict[str, Any]) -> list[tuple[str, Any]]:
         if name in visiting:
             raise ValueError(f"conditions form a cycle through parameter {name!r}")
         visiting.add(name)
-        for parent in params[name].when:
+        for parent in params[name].parents():
             visit(parent)
         visiting.discard(name)
         done.add(name)
@@ -280,6 +183,33 @@ def _dependency_order(params: dict[str, Any]) -> list[tuple[str, Any]]:
     for name in params:
         visit(name)
     return ordered
+
+
+def _range_for(param: Any, assigned: dict[str, Any]) -> Any:
+    return param.range_for(assigned) if isinstance(param, (FloatParam, IntParam)) else param
+
+
+def reachable_ranges(space: SearchSpace, name: str) -> list[Any]:
+    """The definitions parameter ``name`` can have in a trial: one, or with ``by`` one per
+    named value, and its own range unless every value of the ``by`` parameter has another.
+
+    Example:
+        >>> space = SearchSpace(params={
+        ...     "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        ...     "lr": {"type": "float", "low": 1e-4, "high": 3e-3, "log": True,
+        ...            "by": {"optimizer": {"sgd": {"low": 1e-2, "high": 0.3}}}}})
+        >>> [(r.low, r.high) for r in reachable_ranges(space, "lr")]
+        [(0.0001, 0.003), (0.01, 0.3)]
+    """
+    param = space.params[name]
+    if not isinstance(param, (FloatParam, IntParam)) or not param.by:
+        return [param]
+    (parent, ranges), *_ = param.by.items()
+    chooser = space.params[parent]
+    values = chooser.grid_values() if isinstance(chooser, (CategoricalParam, FixedParam)) else []
+    covered = not chooser.when and all(any(same_value(v, k) for k in ranges) for v in values)
+    own = [] if covered else [param.range_for({})]
+    return own + [r for _, r in param.by_ranges()]
 
 
 def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
@@ -296,6 +226,7 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     for name, param in space.params.items():
         if not param.condition_holds(params):
             continue
+        param = _range_for(param, params)
         if isinstance(param, FixedParam):
             params[name] = param.value
         elif isinstance(param, CategoricalParam):
@@ -317,11 +248,13 @@ def fixed_values(space: SearchSpace) -> dict[str, Any]:
 
 
 def infinite_params(space: SearchSpace) -> list[str]:
-    """Names of the parameters that have no finite set of values (floats without step/grid)."""
+    """Names of the parameters that have no finite set of values (floats without step/grid,
+    in any of their ranges)."""
     return [
         name
         for name, param in space.params.items()
-        if isinstance(param, FloatParam) and param.grid_values() is None
+        if isinstance(param, FloatParam)
+        and any(r.grid_values() is None for r in reachable_ranges(space, name))
     ]
 
 
@@ -341,7 +274,7 @@ def grid_points(space: SearchSpace) -> Iterator[dict[str, Any]]:
         if not param.condition_holds(assigned):
             yield from expand(index + 1, assigned)
             return
-        values = param.grid_values()
+        values = _range_for(param, assigned).grid_values()
         if values is None:
             raise ValueError(f"parameter {name!r} has no finite set of values")
         for value in values:
@@ -380,5 +313,8 @@ __all__ = [
     "grid_size",
     "infinite_params",
     "point_key",
+    "range_note",
+    "reachable_ranges",
     "suggest",
+    "value_problem",
 ]

@@ -64,6 +64,14 @@ def files_study(directory: Path, **data) -> dict:
     return tiny_study(data=section)
 
 
+def lr_by_optimizer(by: dict, log: bool = True) -> dict:
+    """Searched optimizer and an lr whose range depends on it (``by``)."""
+    return {
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        "lr": {"type": "float", "low": 1e-4, "high": 3e-3, "log": log, "by": by},
+    }
+
+
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The user's working directory; runs/ and the default SQLite store live inside it."""
@@ -219,6 +227,30 @@ def test_unknown_study_name_lists_the_known_ones(here, capsys):
         ),
         ({"optimizer": "adagrad"}, ["optimizer value 'adagrad' is not one of adam, adamw, sgd"]),
         ({"hidden_size": 64}, ["unknown parameter 'hidden_size'", "with arch cnn"]),
+        (
+            lr_by_optimizer({"optimiser": {"sgd": {"low": 0.01, "high": 0.3}}}),
+            ["search_space", "'lr' takes its range by unknown parameter 'optimiser'"],
+        ),
+        (
+            lr_by_optimizer({"optimizer": {"rmsprop": {"low": 0.01, "high": 0.3}}}),
+            ["'lr' has a range for optimizer='rmsprop', which is not one of ['adam', 'sgd']"],
+        ),
+        (
+            lr_by_optimizer({"optimizer": {"sgd": 0.1}}),
+            ["search_space.params.lr.by", "optimizer='sgd': 0.1 is not a range"],
+        ),
+        (
+            lr_by_optimizer({"optimizer": {"sgd": {"low": 0.3, "high": 0.01}}}),
+            ["search_space.params.lr", "by optimizer='sgd': low (0.3) is greater than high"],
+        ),
+        (
+            lr_by_optimizer({"optimizer": {"sgd": {"low": 0.01, "high": 0.3, "log": False}}}),
+            ["search_space.params.lr.by", "not 'log'"],
+        ),
+        (
+            lr_by_optimizer({"optimizer": {"sgd": {"low": 0.0, "high": 0.3}}}, log=False),
+            ["lr value 0.0 is outside (0, inf)"],
+        ),
     ],
     ids=[
         "float-low>high",
@@ -233,6 +265,12 @@ def test_unknown_study_name_lists_the_known_ones(here, capsys):
         "dropout-range",
         "no-such-choice",
         "other-arch-param",
+        "by-unknown-param",
+        "by-unknown-value",
+        "by-not-a-range",
+        "by-low>high",
+        "by-log",
+        "by-out-of-declared-range",
     ],
 )
 def test_bad_search_space_is_refused_before_anything_runs(here, capsys, params, names):

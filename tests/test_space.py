@@ -132,6 +132,148 @@ def test_fixed_values_come_back_unchanged_and_are_not_optuna_params():
     }
 
 
+# --- a range by another parameter's value --------------------------------------------------
+
+LR_BY_OPTIMIZER = {
+    "lr": {
+        "type": "float",
+        "log": True,
+        "low": 1e-4,
+        "high": 3e-3,
+        "by": {"optimizer": {"sgd": {"low": 1e-2, "high": 0.3}}},
+    },
+    "optimizer": {"type": "categorical", "choices": ["adam", "adamw", "sgd"]},
+}
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        optuna.samplers.RandomSampler(seed=0),
+        optuna.samplers.TPESampler(seed=0, multivariate=True, n_startup_trials=5),
+    ],
+    ids=["random", "tpe-multivariate"],
+)
+def test_sgd_trials_draw_lr_from_the_sgd_range_and_adam_trials_from_adams(sampler):
+    search_space = make_space(**LR_BY_OPTIMIZER)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        params = space.suggest(trial, search_space)
+        seen.add(params["optimizer"])
+        low, high = (1e-2, 0.3) if params["optimizer"] == "sgd" else (1e-4, 3e-3)
+        assert low <= params["lr"] <= high, params
+        # One stored name whatever the range: the model reads `lr`.
+        assert trial.params == params
+        assert (trial.distributions["lr"].low, trial.distributions["lr"].high) == (low, high)
+        study.tell(trial, -abs(math.log10(params["lr"]) + 2))
+
+    assert seen == {"adam", "adamw", "sgd"}
+
+
+def test_a_range_by_a_parameter_follows_it_whatever_the_order_of_the_file():
+    search_space = make_space(**LR_BY_OPTIMIZER)
+
+    assert list(search_space.params) == ["optimizer", "lr"]
+
+
+def test_grid_over_a_range_by_optimizer_has_each_optimizers_own_values():
+    search_space = make_space(
+        optimizer={"type": "categorical", "choices": ["adam", "sgd"]},
+        lr={
+            "type": "float",
+            "log": True,
+            "low": 1e-4,
+            "high": 1e-3,
+            "grid": [1e-4, 1e-3],
+            "by": {"optimizer": {"sgd": {"low": 0.01, "high": 0.3, "grid": [0.01, 0.1, 0.3]}}},
+        },
+        batch_size={"type": "int", "low": 32, "high": 64, "step": 32},
+    )
+
+    points = list(space.grid_points(search_space))
+
+    pairs = sorted({(p["optimizer"], p["lr"]) for p in points})
+    assert pairs == [("adam", 1e-4), ("adam", 1e-3), ("sgd", 0.01), ("sgd", 0.1), ("sgd", 0.3)]
+    assert len(points) == 5 * 2 == space.grid_size(search_space)
+    assert space.infinite_params(search_space) == []
+
+
+def test_a_range_by_value_without_a_grid_makes_the_space_infinite():
+    search_space = make_space(
+        optimizer={"type": "categorical", "choices": ["adam", "sgd"]},
+        lr={
+            "type": "float",
+            "low": 1e-4,
+            "high": 1e-3,
+            "grid": [1e-4, 1e-3],
+            "by": {"optimizer": {"sgd": {"low": 0.01, "high": 0.3, "grid": None}}},
+        },
+    )
+
+    assert space.infinite_params(search_space) == ["lr"]
+
+
+def test_int_range_by_value_counts_and_lists_alike():
+    search_space = make_space(
+        arch={"type": "categorical", "choices": ["cnn", "gru"]},
+        embedding_dim={
+            "type": "int",
+            "low": 16,
+            "high": 64,
+            "step": 16,
+            "by": {"arch": {"gru": {"low": 32, "high": 256, "step": 32}}},
+        },
+    )
+
+    points = list(space.grid_points(search_space))
+
+    assert sorted(p["embedding_dim"] for p in points if p["arch"] == "gru") == list(
+        range(32, 257, 32)
+    )
+    assert all(isinstance(p["embedding_dim"], int) for p in points)
+    assert len(points) == 4 + 8 == space.grid_size(search_space)
+
+
+def test_a_start_point_must_fit_the_range_of_its_optimizer():
+    with pytest.raises(ValidationError, match=r"lr value 0.001 lies outside \[0.01, 0.3\]"):
+        SearchSpace.model_validate(
+            {"params": LR_BY_OPTIMIZER, "start": {"optimizer": "sgd", "lr": 1e-3}}
+        )
+    with pytest.raises(ValidationError, match="'lr' depends on 'optimizer': give it too"):
+        SearchSpace.model_validate({"params": LR_BY_OPTIMIZER, "start": {"lr": 0.05}})
+
+    good = SearchSpace.model_validate(
+        {"params": LR_BY_OPTIMIZER, "start": {"optimizer": "sgd", "lr": 0.05}}
+    )
+    assert good.start == {"optimizer": "sgd", "lr": 0.05}
+
+
+@pytest.mark.parametrize(
+    ("by", "message"),
+    [
+        ({"optimiser": {"sgd": {"low": 0.01}}}, "unknown parameter 'optimiser'"),
+        ({"optimizer": {"rmsprop": {"low": 0.01}}}, "optimizer='rmsprop', which is not one of"),
+        ({"optimizer": {"sgd": 0.1}}, "0.1 is not a range"),
+        ({"optimizer": {"sgd": {"low": 0.3, "high": 0.01}}}, r"low \(0.3\) is greater than high"),
+        ({"optimizer": {"sgd": {"log": False}}}, "not 'log'"),
+        ({"optimizer": {"sgd": {"low": 0.01}}, "arch": {"cnn": {}}}, "names one parameter"),
+        ({"batch_size": {32: {"low": 0.01, "high": 0.1}}}, "which is a range"),
+    ],
+    ids=["unknown-param", "unknown-value", "not-a-range", "low>high", "log", "two", "by-range"],
+)
+def test_bad_ranges_by_value_are_refused(by, message):
+    params = {
+        **LR_BY_OPTIMIZER,
+        "lr": {**LR_BY_OPTIMIZER["lr"], "high": 0.3, "by": by},
+        "arch": {"type": "categorical", "choices": ["cnn"]},
+        "batch_size": {"type": "int", "low": 32, "high": 64},
+    }
+    with pytest.raises(ValidationError, match=message):
+        make_space(**params)
+
+
 # --- grids ---------------------------------------------------------------------------------
 
 

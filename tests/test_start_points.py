@@ -80,6 +80,53 @@ def test_warm_start_runs_the_best_of_another_study_in_order(workdir, capsys):
             assert f"trial {source.number} of small: lr outside this space" in out
 
 
+BY_OPTIMIZER = {
+    "params": {
+        **{k: v for k, v in SPACE["params"].items() if k != "lr"},
+        "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        "lr": {
+            "type": "float",
+            "log": True,
+            "low": 1e-4,
+            "high": 3e-3,
+            "by": {"optimizer": {"sgd": {"low": 1e-2, "high": 0.3}}},
+        },
+    }
+}
+
+
+def test_warm_start_keeps_an_lr_only_where_it_fits_its_optimizers_range(workdir, capsys):
+    # Another study's two best trials: SGD at 0.05 (SGD's range here), Adam at 0.05 (not Adam's).
+    (workdir / "runs").mkdir()
+    other = optuna.create_study(
+        study_name="other", storage="sqlite:///runs/hpo.db", direction="maximize"
+    )
+    lr = optuna.distributions.FloatDistribution(1e-4, 0.3, log=True)
+    optimizer = optuna.distributions.CategoricalDistribution(["adam", "sgd"])
+    for value, name in [(0.9, "sgd"), (0.8, "adam")]:
+        other.add_trial(
+            optuna.trial.create_trial(
+                params={"optimizer": name, "lr": 0.05, "num_filters": 8},
+                distributions={
+                    "optimizer": optimizer,
+                    "lr": lr,
+                    "num_filters": optuna.distributions.IntDistribution(4, 16, step=4),
+                },
+                value=value,
+            )
+        )
+    study = write_study(workdir, search_space=BY_OPTIMIZER)
+
+    args = ["--n-trials", "2", "--warm-start", "other", "--top", "2"]
+    code = main(["optimize", "--study", str(study), *args])
+
+    assert code == 0
+    assert "trial 1 of other: lr outside this space, sampled instead" in capsys.readouterr().out
+    sgd, adam = trials_of("tiny")
+    assert (sgd.params["optimizer"], sgd.params["lr"]) == ("sgd", 0.05)
+    assert adam.params["optimizer"] == "adam" and 1e-4 <= adam.params["lr"] <= 3e-3
+
+
 @pytest.mark.parametrize(
     ("fields", "args", "message"),
     [
@@ -97,6 +144,11 @@ def test_warm_start_runs_the_best_of_another_study_in_order(workdir, capsys):
             {"search_space": SPACE, "start_with": [{"flux_capacitor": 1}]},
             [],
             "start_with: point 1: 'flux_capacitor' is not a parameter of the search space",
+        ),
+        (
+            {"search_space": {**BY_OPTIMIZER, "start": {"optimizer": "sgd", "lr": 1e-3}}},
+            [],
+            "start: lr value 0.001 lies outside [0.01, 0.3] (its range for optimizer='sgd')",
         ),
         ({"search_space": SPACE}, ["--warm-start", "nosuch"], "--warm-start nosuch: no store at"),
         ({"search_space": SPACE}, ["--top", "2"], "--top goes with --warm-start"),

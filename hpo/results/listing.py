@@ -21,6 +21,7 @@ from hpo.errors import BadInput
 from hpo.study.logs import trial_rows
 from hpo.study.storage import mask_url, open_storage, parse_storage_url, storage_failure
 from hpo.study.stored import load_stored_study, resolve_study
+from hpo.study.trial_cost import TrialCost, trial_cost
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -142,6 +143,23 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _amount(value: int | None) -> str:
+    """A count in at most four digits and a unit: 950, 12.3k, 4.56M."""
+    if value is None:
+        return "-"
+    for size, unit in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return str(value)
+
+
+def _train_val(cost: TrialCost) -> str:
+    if cost.train_seconds is None and cost.val_seconds is None:
+        return "-"
+    seconds = (cost.train_seconds, cost.val_seconds)
+    return "/".join("-" if s is None else f"{s:.1f}" for s in seconds)
+
+
 def _note(trial: FrozenTrial) -> str:
     if trial.state == TrialState.PRUNED:
         return f"pruned at epoch {max(trial.intermediate_values, default=0)}"
@@ -151,8 +169,18 @@ def _note(trial: FrozenTrial) -> str:
     return "" if stop in (None, "max_epochs") else str(stop)
 
 
+def _seen(cost: TrialCost) -> str:
+    if cost.examples_seen is None and cost.tokens_seen is None:
+        return "-"
+    return f"{_amount(cost.examples_seen)}/{_amount(cost.tokens_seen)}"
+
+
 def trials_table(listing: TrialListing) -> Table:
-    """A rich table of the listed trials: state, value, epochs, duration, params, note.
+    """A rich table of the listed trials: state, value, epochs, duration, what each cost
+    (training examples/tokens seen, training/validation seconds, device), params, note.
+
+    Trials that did not record their cost show ``-`` there. Where every listed trial that
+    names its device names the same one, the title says it instead of a column.
 
     Example:
         .. code-block:: python
@@ -164,16 +192,24 @@ def trials_table(listing: TrialListing) -> Table:
     from rich.table import Table
 
     params = sorted({name for t in listing.trials for name in t.params})
+    costs = [trial_cost(t) for t in listing.trials]
+    devices = {c.device for c in costs if c.device}
+    shared = f" on {next(iter(devices))}" if len(devices) == 1 else ""
     table = Table(
-        title=f"study {listing.study_name}: {len(listing.trials)} trial(s) ({listing.storage})",
+        title=f"study {listing.study_name}: {len(listing.trials)} trial(s){shared} "
+        f"({listing.storage})",
         title_justify="left",
     )
-    for column in ["trial", "state", listing.metric, "epochs", "best epoch", "duration_s"]:
+    columns = [listing.metric, "epochs", "best epoch", "duration_s", "examples/tokens"]
+    for column in ["trial", "state", *columns, "train/val s"]:
         table.add_column(column, justify="right" if column != "state" else "left")
+    if len(devices) > 1:
+        # A GPU's name is long; trials.csv has all of it.
+        table.add_column("device", max_width=24, no_wrap=True, overflow="ellipsis")
     for param in params:
         table.add_column(param)
     table.add_column("note")
-    for t in listing.trials:
+    for t, cost in zip(listing.trials, costs, strict=True):
         table.add_row(
             str(t.number),
             t.state.name.lower(),
@@ -181,6 +217,9 @@ def trials_table(listing: TrialListing) -> Table:
             str(len(t.intermediate_values)),
             _fmt(t.user_attrs.get("best_epoch")),
             "-" if duration_s(t) is None else f"{duration_s(t):.2f}",
+            _seen(cost),
+            _train_val(cost),
+            *([cost.device or "-"] if len(devices) > 1 else []),
             *(_fmt(t.params.get(p)) for p in params),
             _note(t),
         )

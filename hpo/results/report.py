@@ -1,8 +1,9 @@
 """``hpo report``: one self-contained HTML page of what a study found.
 
 The page carries its own copy of plotly.js, so it opens offline and loads nothing from the
-network. Its header holds the study's config, the store (password masked), counts by state
-and the time pruning saved; then come the figures of :mod:`hpo.results.report_figures` and a
+network. Its header holds the study's config, the store (password masked), counts by state,
+the time spent in each state, the time pruning saved and how that is estimated, what the
+trials saw and on which devices; then come the figures of :mod:`hpo.results.report_figures` and a
 table of the best trials.
 """
 
@@ -20,12 +21,21 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import study_dir_for
 from hpo.results.listing import duration_s, require_single_objective, write_text
-from hpo.results.pruning_effect import epochs_trained, rung_epochs, rung_shares
+from hpo.results.pruning_effect import (
+    PruningSaving,
+    StateTime,
+    epochs_trained,
+    pruning_saving,
+    rung_epochs,
+    rung_shares,
+    time_by_state,
+)
 from hpo.results.report_figures import Figure, all_figures, figure_html
 from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
+from hpo.study.trial_cost import trial_cost
 
 TOP_TRIALS = 10
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -46,44 +56,74 @@ class ReportResult:
         return line if self.finished else line + " (no finished trial yet)"
 
 
-def _seconds(value: float | None) -> str:
+def _seconds(value: float | None, exact: bool = False) -> str:
+    """Seconds for a reader: ``42.0 s``, ``12.5 min``, ``3.1 h``; ``exact`` adds the seconds
+    to minutes and hours."""
     if value is None:
         return "-"
     if value < 90:
         return f"{value:.1f} s"
-    if value < 5400:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"
+    text = f"{value / 60:.1f} min" if value < 5400 else f"{value / 3600:.1f} h"
+    return f"{text} ({value:,.0f} s)" if exact else text
 
 
-def time_spent(study: optuna.Study) -> dict[str, float]:
-    """Seconds spent in complete and pruned trials, and an estimate of what pruning saved.
-
-    A pruned trial would have run the rest of its epochs at its own pace; ``saved_s`` adds
-    that up. The study's ``max_epochs`` comes from its stored config, else from the longest
-    learning curve.
-
-    Example:
-        .. code-block:: python
-
-            spent = time_spent(study)
-            print(f"pruning saved about {spent['saved_s'] / 60:.0f} minutes")
-    """
-    trials = study.get_trials(deepcopy=False)
+def _max_epochs(study: optuna.Study, trials: list[FrozenTrial]) -> int:
+    """The study's ``max_epochs`` from its stored config, else its longest learning curve."""
     config = study.user_attrs.get("config") or {}
     longest = max((max(t.intermediate_values, default=0) for t in trials), default=0)
-    max_epochs = (config.get("training") or {}).get("max_epochs") or longest
-    spent = {"complete_s": 0.0, "pruned_s": 0.0, "fail_s": 0.0, "saved_s": 0.0}
-    for trial in trials:
-        seconds = duration_s(trial)
-        key = f"{trial.state.name.lower()}_s"
-        if seconds is None or key not in spent:
-            continue
-        spent[key] += seconds
-        epochs = max(trial.intermediate_values, default=0)
-        if trial.state == TrialState.PRUNED and epochs:
-            spent["saved_s"] += seconds / epochs * max(0, max_epochs - epochs)
-    return spent
+    return int((config.get("training") or {}).get("max_epochs") or longest)
+
+
+def _state_time(time: StateTime) -> str:
+    if not time.trials:
+        return "none"
+    text = f"{_seconds(time.wall_s)} over {time.trials} trial{'s' if time.trials > 1 else ''}"
+    if time.measured:
+        text += f": {_seconds(time.train_s)} training, {_seconds(time.val_s)} validation"
+        if time.measured < time.trials:
+            text += f" (recorded by {time.measured} of them)"
+    return text
+
+
+def _saving_method(saving: PruningSaving, max_epochs: int) -> str:
+    if not saving.measured and not saving.from_wall:
+        return "no trial was pruned before its last epoch"
+
+    def trials(n: int) -> str:
+        return f"{n} trial{'s' if n > 1 else ''}, at {'its' if n == 1 else 'their'} own"
+
+    ways = []
+    if saving.measured:
+        ways.append(
+            f"{trials(saving.measured)} measured seconds per training example "
+            "(training and validation time)"
+        )
+    if saving.from_wall:
+        ways.append(
+            f"{trials(saving.from_wall)} wall-clock seconds per epoch, as "
+            f"{'it' if saving.from_wall == 1 else 'they'} recorded no cost "
+            "(set-up included, so a little high)"
+        )
+    return (
+        f"for each pruned trial, a full run of {max_epochs} epochs minus what it ran: "
+        + "; ".join(ways)
+    )
+
+
+def _cost_facts(trials: list[FrozenTrial]) -> list[tuple[str, str]]:
+    costs = [trial_cost(t) for t in trials]
+    examples = [c.examples_seen for c in costs if c.examples_seen is not None]
+    tokens = [c.tokens_seen for c in costs if c.tokens_seen is not None]
+    devices = Counter(c.device for c in costs if c.device)
+    facts = []
+    if examples or tokens:
+        seen = [f"{sum(examples):,} examples"] if examples else []
+        seen += [f"{sum(tokens):,} tokens"] if tokens else []
+        facts.append(("seen in training", ", ".join(seen)))
+    if devices:
+        on = [f"{d}: {n} trial{'s' if n > 1 else ''}" for d, n in devices.most_common()]
+        facts.append(("devices", "; ".join(on)))
+    return facts
 
 
 def _param(value: object) -> object:
@@ -95,12 +135,9 @@ def top_trials(study: optuna.Study, limit: int = TOP_TRIALS) -> list[FrozenTrial
     return [trial for _, trial in complete_best_first(study)[:limit]]
 
 
-def _pruning_facts(study: optuna.Study) -> list[tuple[str, str]]:
+def _pruning_facts(study: optuna.Study, trials: list[FrozenTrial]) -> list[tuple[str, str]]:
     config = study.user_attrs.get("config") or {}
-    trials = study.get_trials(deepcopy=False)
-    longest = max((len(t.intermediate_values) for t in trials), default=0)
-    max_epochs = (config.get("training") or {}).get("max_epochs") or longest
-    trained, unpruned = epochs_trained(trials, max_epochs)
+    trained, unpruned = epochs_trained(trials, _max_epochs(study, trials))
     facts = [("epochs trained", f"{trained} of {unpruned} without pruning")]
     shares = rung_shares(trials, rung_epochs(config))
     if shares:
@@ -116,7 +153,10 @@ def _pruning_facts(study: optuna.Study) -> list[tuple[str, str]]:
 
 def _header(study: optuna.Study, storage_url: str, counts: Counter) -> str:
     attrs = study.user_attrs
-    spent = time_spent(study)
+    trials = study.get_trials(deepcopy=False)
+    spent = time_by_state(trials)
+    max_epochs = _max_epochs(study, trials)
+    saving = pruning_saving(trials, max_epochs)
     state_counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
     facts = [
         ("task", attrs.get("task", "-")),
@@ -124,10 +164,13 @@ def _header(study: optuna.Study, storage_url: str, counts: Counter) -> str:
         ("storage", mask_url(storage_url)),
         ("study file", attrs.get("study_file") or "-"),
         ("trials", f"{sum(counts.values())}: {state_counts or 'none'}"),
-        ("time in complete trials", _seconds(spent["complete_s"])),
-        ("time in pruned trials", _seconds(spent["pruned_s"])),
-        ("pruning saved (estimate)", _seconds(spent["saved_s"])),
-        *_pruning_facts(study),
+        ("time in complete trials", _state_time(spent[TrialState.COMPLETE])),
+        ("time in pruned trials", _state_time(spent[TrialState.PRUNED])),
+        ("time in failed trials", _state_time(spent[TrialState.FAIL])),
+        ("pruning saved (estimate)", _seconds(saving.seconds, exact=True)),
+        ("how the saving is estimated", _saving_method(saving, max_epochs)),
+        *_cost_facts(trials),
+        *_pruning_facts(study, trials),
     ]
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts
@@ -238,4 +281,4 @@ def write_report(ref: str, storage: str | None = None, out: Path | None = None) 
     return ReportResult(name, path, dict(counts), finished)
 
 
-__all__ = ["ReportResult", "render_html", "time_spent", "top_trials", "write_report"]
+__all__ = ["ReportResult", "render_html", "top_trials", "write_report"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo.atomic_files import atomic_write_text
 from hpo.run_layout import trial_dir
+from hpo.study.trial_cost import COST_ATTRS
 
 if TYPE_CHECKING:
     import optuna
@@ -129,15 +130,19 @@ def _upgrade_header(path: Path) -> None:
 def trial_rows(
     trials: list[optuna.trial.FrozenTrial], study_dir: Path | None = None
 ) -> tuple[list[str], list[dict]]:
-    """Columns and rows of ``trials.csv``: base fields, params, epoch values, user attrs.
+    """Columns and rows of ``trials.csv``: base fields, what the trial cost, params, epoch
+    values, the other user attrs.
 
-    With ``study_dir``, a ``checkpoint`` column names each trial's kept checkpoint.
+    The cost columns (:data:`hpo.study.trial_cost.COST_ATTRS`) are always there, empty for
+    trials that did not record them. With ``study_dir``, a ``checkpoint`` column names each
+    trial's kept checkpoint.
     """
     params = sorted({name for t in trials for name in t.params})
     max_step = max((max(t.intermediate_values, default=0) for t in trials), default=0)
-    attrs = sorted({name for t in trials for name in t.user_attrs})
+    attrs = sorted({name for t in trials for name in t.user_attrs} - set(COST_ATTRS))
     columns = (
         TRIAL_BASE_COLUMNS
+        + list(COST_ATTRS)
         + [f"param_{p}" for p in params]
         + [f"epoch_{s}" for s in range(1, max_step + 1)]
         + attrs
@@ -158,6 +163,7 @@ def trial_rows(
             "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
             "duration_s": duration,
         }
+        row.update({name: t.user_attrs.get(name) for name in COST_ATTRS})
         row.update({f"param_{p}": t.params.get(p) for p in params})
         row.update({f"epoch_{s}": v for s, v in t.intermediate_values.items()})
         row.update(t.user_attrs)

@@ -15,7 +15,7 @@ from typing import Any
 from hpo.errors import BadInput
 from hpo.models import registry
 from hpo.params import Param
-from hpo.space import CategoricalParam, FixedParam, FloatParam, SearchSpace
+from hpo.space import CategoricalParam, FixedParam, FloatParam, SearchSpace, reachable_ranges
 from hpo.tasks import get_task
 
 
@@ -49,7 +49,8 @@ def check_search_space(space: SearchSpace, task: str, where: str = "") -> None:
                 f"{task}{_scope(task, archs)}; known: {', '.join(_known(task, archs))}"
             )
         for declaration in declared:
-            _check_values(label, name, param, declaration)
+            for values in reachable_ranges(space, name):
+                _check_values(label, name, values, declaration)
 
 
 def _selectable_archs(space: SearchSpace, task: str, label: str) -> list[str]:
@@ -98,7 +99,10 @@ def _scope(task: str, archs: list[str]) -> str:
 
 
 def _values(param: Any) -> list[Any]:
-    """The values to check: every choice, or a range's ends (the checks are monotone)."""
+    """The values to check: every choice, or a range's ends (the checks are monotone).
+
+    A parameter with ``by`` comes here once per range (:func:`hpo.space.reachable_ranges`).
+    """
     if isinstance(param, (CategoricalParam, FixedParam)):
         return param.grid_values()
     return [param.low, param.high]

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from hpo.config import StudyConfig
 from hpo.errors import BadInput, HpoError
-from hpo.space import FixedParam, SearchSpace, value_problem
+from hpo.space import FixedParam, FloatParam, IntParam, SearchSpace, value_problem
 
 ORIGIN_ATTR = "origin"
 
@@ -46,24 +46,41 @@ def project(space: SearchSpace, point: dict[str, Any]) -> tuple[dict[str, Any], 
     """The part of ``point`` that ``space`` can take, and the names it had to leave out.
 
     Another study's configuration may come from another space: values this space cannot take
-    (and parameters it does not have) are left to the sampler.
+    (and parameters it does not have) are left to the sampler, and so is a value whose range
+    depends (``by``) on a parameter left to the sampler.
 
     Example:
         >>> space = SearchSpace(params={"lr": {"type": "float", "low": 1e-4, "high": 1e-2},
         ...                             "dropout": {"type": "float", "low": 0.0, "high": 0.5}})
         >>> project(space, {"lr": 0.5, "dropout": 0.1, "momentum": 0.9})
         ({'dropout': 0.1}, ['lr', 'momentum'])
+        >>> space = SearchSpace(params={
+        ...     "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]},
+        ...     "lr": {"type": "float", "low": 1e-4, "high": 3e-3, "log": True,
+        ...            "by": {"optimizer": {"sgd": {"low": 1e-2, "high": 0.3}}}}})
+        >>> project(space, {"optimizer": "sgd", "lr": 0.05})
+        ({'optimizer': 'sgd', 'lr': 0.05}, [])
+        >>> project(space, {"optimizer": "adam", "lr": 0.05})
+        ({'optimizer': 'adam'}, ['lr'])
     """
     kept: dict[str, Any] = {}
     assigned: dict[str, Any] = {}
+    sampled: set[str] = set()
     for name, param in space.params.items():
         decided = all(parent in assigned for parent in param.when)
         if not decided or not param.condition_holds(assigned):
             continue
         if isinstance(param, FixedParam):
             assigned[name] = param.value
-        elif name in point and value_problem(param, point[name]) is None:
+            continue
+        # A range `by` a parameter the sampler will choose is not known yet.
+        fits = not sampled.intersection(param.parents()) and name in point
+        if isinstance(param, (FloatParam, IntParam)):
+            param = param.range_for(assigned)
+        if fits and value_problem(param, point[name]) is None:
             kept[name] = assigned[name] = point[name]
+        else:
+            sampled.add(name)
     left_out = sorted(n for n in point if n not in kept and not _fixed_here(space, n, point[n]))
     return kept, left_out
 
