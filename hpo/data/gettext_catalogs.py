@@ -42,19 +42,41 @@ def message_pairs(
     pairs: set[tuple[str, str]] = set()
     for path in sorted((locale_dir / language / "LC_MESSAGES").glob("*.mo")):
         try:
-            catalog = _read_catalog(path)
+            pairs.update(
+                domain_pairs(
+                    path.stem, language, locale_dir, min_words=min_words, max_words=max_words
+                )
+            )
         except (OSError, UnicodeDecodeError, ValueError):
             continue
-        for source, target in catalog.items():
-            if not isinstance(source, str) or not source or not target:
-                continue
-            source = source.rpartition("\x04")[2]  # drop a message context
-            if _NOISE.search(source) or _NOISE.search(target) or "\n" in source + target:
-                continue
-            source, target = _clean(source), _clean(target)
-            if source == target or not min_words <= len(source.split()) <= max_words:
-                continue
-            pairs.add((source, target))
+    return sorted(pairs)
+
+
+def domain_pairs(
+    domain: str,
+    language: str = "de",
+    locale_dir: Path = DEFAULT_LOCALE_DIR,
+    *,
+    min_words: int = 2,
+    max_words: int = 40,
+) -> list[tuple[str, str]]:
+    """The distinct (English, translation) pairs of one program's catalog, sorted.
+
+    Raises ``OSError`` (or ``ValueError``, ``UnicodeDecodeError``) where the catalog is
+    missing or cannot be parsed.
+    """
+    catalog = _read_catalog(locale_dir / language / "LC_MESSAGES" / f"{domain}.mo")
+    pairs: set[tuple[str, str]] = set()
+    for source, target in catalog.items():
+        if not isinstance(source, str) or not source or not target:
+            continue
+        source = source.rpartition("\x04")[2]  # drop a message context
+        if _NOISE.search(source) or _NOISE.search(target) or "\n" in source + target:
+            continue
+        source, target = _clean(source), _clean(target)
+        if source == target or not min_words <= len(source.split()) <= max_words:
+            continue
+        pairs.add((source, target))
     return sorted(pairs)
 
 
