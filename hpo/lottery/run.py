@@ -127,6 +127,8 @@ def run_lottery(
         seed=source.seed,
         amp=config.training.amp,
         num_classes=corpus.num_classes,
+        # Rounds are scored per epoch; reports within one would only validate more.
+        report_every="1 epoch",
     )
     experiment = LotteryExperiment(
         build_model,

@@ -26,6 +26,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.checkpoints import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
+from hpo.study.trial_steps import epochs_reached, format_epochs
 
 TOP_TRIALS = 10
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -71,7 +72,7 @@ def time_spent(study: optuna.Study) -> dict[str, float]:
     """
     trials = study.get_trials(deepcopy=False)
     config = study.user_attrs.get("config") or {}
-    longest = max((max(t.intermediate_values, default=0) for t in trials), default=0)
+    longest = max((epochs_reached(t) for t in trials), default=0.0)
     max_epochs = (config.get("training") or {}).get("max_epochs") or longest
     spent = {"complete_s": 0.0, "pruned_s": 0.0, "fail_s": 0.0, "saved_s": 0.0}
     for trial in trials:
@@ -80,7 +81,7 @@ def time_spent(study: optuna.Study) -> dict[str, float]:
         if seconds is None or key not in spent:
             continue
         spent[key] += seconds
-        epochs = max(trial.intermediate_values, default=0)
+        epochs = epochs_reached(trial)
         if trial.state == TrialState.PRUNED and epochs:
             spent["saved_s"] += seconds / epochs * max(0, max_epochs - epochs)
     return spent
@@ -98,11 +99,16 @@ def top_trials(study: optuna.Study, limit: int = TOP_TRIALS) -> list[FrozenTrial
 def _pruning_facts(study: optuna.Study) -> list[tuple[str, str]]:
     config = study.user_attrs.get("config") or {}
     trials = study.get_trials(deepcopy=False)
-    longest = max((len(t.intermediate_values) for t in trials), default=0)
+    longest = max((epochs_reached(t) for t in trials), default=0.0)
     max_epochs = (config.get("training") or {}).get("max_epochs") or longest
     trained, unpruned = epochs_trained(trials, max_epochs)
-    facts = [("epochs trained", f"{trained} of {unpruned} without pruning")]
-    shares = rung_shares(trials, rung_epochs(config))
+    facts = [
+        (
+            "epochs trained",
+            f"{format_epochs(trained)} of {format_epochs(unpruned)} without pruning",
+        )
+    ]
+    shares = rung_shares(trials, rung_epochs(config, study.user_attrs.get("epoch_examples")))
     if shares:
         factor = (config.get("pruner") or {}).get("reduction_factor", 3)
         facts.append(

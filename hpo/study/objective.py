@@ -22,6 +22,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.checkpoints import save_checkpoint, would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
+from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trivial import classification_floor
 from hpo.study.workers import THREADS_ENV, worker_name
@@ -125,6 +126,7 @@ class Objective:
             seed=seed,
             amp=config.training.amp,
             num_classes=data.corpus.num_classes,
+            report_every=config.training.report_every,
         )
 
         def log_epoch(record: EpochRecord) -> None:
@@ -137,6 +139,7 @@ class Objective:
         result = fit(
             model, splits.train, splits.dev, params, settings, callbacks, device=self.device
         )
+        record_cost(trial, result)
         best_value, best_state = require_finite_value(trial, result)
         last = result.history[-1]
         tokens_per_s = sum(r.tokens_per_s for r in result.history) / len(result.history)

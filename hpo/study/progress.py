@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from hpo.study.trial_steps import epochs_reached, format_epochs
+
 if TYPE_CHECKING:
     import optuna
     from rich.status import Status
@@ -61,7 +63,7 @@ class ProgressDisplay:
             f"value={_value(trial.value if trial.values else None)}",
         ]
         if trial.state.name == "PRUNED" and trial.intermediate_values:
-            parts.append(f"at epoch {max(trial.intermediate_values)}")
+            parts.append(f"at epoch {format_epochs(epochs_reached(trial))}")
         reason = trial.user_attrs.get("fail_reason")
         if reason:
             parts.append(f"({reason})")

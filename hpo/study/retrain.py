@@ -1,9 +1,11 @@
 """``hpo train``: train one trial's configuration for its full epochs and keep the model.
 
 The trial's params (fixed ones included) and seed are taken from the store; training runs
-without pruning or time limit, writes ``last.pt`` and ``best.pt`` (model, optimizer,
-scheduler, scaler and random state) into ``runs/<study>/train-<n>/`` after every epoch, and
-resumes from ``last.pt`` when run again, classifiers and translators alike. The best epoch's
+without pruning or time limit, reports as the study's ``training.report_every`` says, writes
+``last.pt`` (model, optimizer, scheduler, scaler, random state and, within an epoch, how far
+it got) into ``runs/<study>/train-<n>/`` at every report and ``best.pt`` at every new best,
+and resumes from ``last.pt`` when run again (within an epoch too), classifiers and
+translators alike. The best epoch's
 model is saved there like a trial's checkpoint, so ``hpo predict``, ``hpo translate`` and
 ``hpo evaluate`` use it.
 """
@@ -108,7 +110,7 @@ def train_trial(
 
     def show(record) -> None:
         echo(
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"{_where(record)}: train_loss={record.train_loss:.4f} "
             f"bleu={record.metrics['bleu']:.2f} chrf={record.metrics['chrf']:.2f} "
             f"ppl={record.metrics['ppl']:.2f}"
         )
@@ -136,7 +138,7 @@ def train_trial(
         config.name,
         wanted,
         directory,
-        len(result.history),
+        sum(record.at_epoch_end for record in result.history),
         result.best_epoch,
         result.best_value,
         config.metric,
@@ -180,11 +182,12 @@ def _train_classifier(
         seed=seed,
         amp=config.training.amp,
         num_classes=corpus.num_classes,
+        report_every=config.training.report_every,
     )
 
     def show(record) -> None:
         echo(
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"{_where(record)}: train_loss={record.train_loss:.4f} "
             f"val_loss={record.val_loss:.4f} accuracy={record.metrics['accuracy']:.4f} "
             f"f1={record.metrics['f1']:.4f}"
         )
@@ -212,8 +215,15 @@ def _train_classifier(
         config.name,
         number,
         directory,
-        len(result.history),
+        sum(record.at_epoch_end for record in result.history),
         result.best_epoch,
         result.best_value,
         config.metric,
     )
+
+
+def _where(record) -> str:
+    """``epoch 3``, or ``epoch 2.5 (dev subset)`` for a report within an epoch."""
+    from hpo.study.trial_steps import format_epochs
+
+    return f"epoch {format_epochs(record.epoch)}" + (" (dev subset)" if record.subset else "")

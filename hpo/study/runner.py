@@ -106,13 +106,30 @@ def _prepare_translation_data(config: StudyConfig) -> PreparedTranslationData:
     return data
 
 
-def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
+def epoch_examples(
+    config: StudyConfig, data: PreparedClassificationData | PreparedTranslationData
+) -> int:
+    """Training examples in an epoch, as the pruner converts epochs: the training split, for
+    translation after its length filter unless the vocabularies are searched (the filter
+    counts subwords, so each trial's epoch may differ a little; the split as loaded then)."""
+    if isinstance(data, PreparedTranslationData):
+        searched = config.search_space.params
+        if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
+            return len(data.encoded().train)
+        return len(data.corpus.train)
+    return len(data.corpus.train)
+
+
+def create_or_load_study(
+    config: StudyConfig, storage_url: str, epoch_examples: int
+) -> optuna.Study:
     """The study named in ``config``, created on first use; its direction (and for
-    translation, the sacrebleu signature of its BLEU) must not change."""
+    translation, the sacrebleu signature of its BLEU) must not change. The pruner's steps
+    count training examples, ``epoch_examples`` to an epoch."""
     signature = _bleu_signature(config)
     storage = open_storage(storage_url, config.heartbeat)
     sampler = build_sampler(config.sampler)
-    pruner = build_pruner(config.pruner, config.training.max_epochs)
+    pruner = build_pruner(config.pruner, config.training.max_epochs, epoch_examples)
     try:
         study = optuna.load_study(
             study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
@@ -139,6 +156,7 @@ def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
     study.set_user_attr("hpo_version", __version__)
     study.set_user_attr("study_file", str(config.path) if config.path else "")
     study.set_user_attr("config", json.loads(config.model_dump_json(exclude={"storage", "path"})))
+    study.set_user_attr("epoch_examples", epoch_examples)
     return study
 
 
@@ -170,7 +188,9 @@ class _Session:
         check_search_space(config.search_space, config.task, str(config.path or ""))
         select_device(config.training.device)  # CUDA asked for but absent: before any storing
         self.data = _prepare_data(config)
-        self.study = create_or_load_study(config, self.storage_url)
+        self.study = create_or_load_study(
+            config, self.storage_url, epoch_examples(config, self.data)
+        )
         self.study_dir = study_dir_for(config.name)
         self.study_dir.mkdir(parents=True, exist_ok=True)
         self.objective = Objective(config, self.data, self.study_dir)

@@ -22,6 +22,7 @@ from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.translation.checkpoints import save_translation_checkpoint
 from hpo.study.translation.signature import bleu_signature, study_bleu_tokenize
+from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import require_finite_value
 from hpo.study.trivial import translation_floor
 from hpo.training import EpochRecord
@@ -50,6 +51,7 @@ def translation_settings(
         max_output_ratio=limits.max_output_ratio,
         max_output_offset=limits.max_output_offset,
         bleu_tokenize=study_bleu_tokenize(config),
+        report_every=config.training.report_every,
     )
 
 
@@ -128,6 +130,7 @@ def translation_trial(
         ),
     ]
     result = fit_seq2seq(model, splits, params, settings, callbacks, device=device)
+    record_cost(trial, result)
     best_value, best_state = require_finite_value(trial, result)
     history = result.history
     trial.set_user_attr("best_epoch", result.best_epoch)
