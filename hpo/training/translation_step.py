@@ -16,10 +16,10 @@ from hpo.data.tokenizer import PAD_ID
 from hpo.training.report_schedule import dev_subset
 from hpo.training.translation_eval import evaluate_translation
 
-# Dev sentences decoded (greedy) at a report within an epoch: decoding a sentence costs
-# about half of training on a pair, so more would take over 10% of the training between two
-# reports of 5000 pairs (benchmarks/report_cost.py).
-DEV_SUBSET_SENTENCES = 200
+# Dev sentences decoded (greedy) at a report within an epoch. Decoding a sentence costs
+# more than training on a pair (an untrained model decodes to the length limit), and all of
+# dev at every epoch's end already takes about 7% of training (benchmarks/report_cost.py).
+DEV_SUBSET_SENTENCES = 100
 
 
 class TranslationTask:
