@@ -124,8 +124,8 @@ def fit(
             result = fit(model, task, params, settings, checkpoint_dir=Path("run"), resume=True)
             print(result.best_epoch, result.best_value, result.examples_seen)
     """
-    run = _Run(model, task, params, settings, device or torch.device("cpu"), result)
-    run.callbacks, run.checkpoint_dir = callbacks, checkpoint_dir
+    device = device or torch.device("cpu")
+    run = _Run(model, task, params, settings, device, result, callbacks, checkpoint_dir)
     if resume and checkpoint_dir is not None and (checkpoint_dir / LAST_CHECKPOINT).is_file():
         run.restore(checkpoint_dir)
     deadline = time.monotonic() + settings.time_limit if settings.time_limit else None
@@ -154,6 +154,8 @@ class _Run:
         settings: LoopSettings,
         device: torch.device,
         result: FitResult | None,
+        callbacks: Sequence[EpochCallback],
+        checkpoint_dir: Path | None,
     ):
         self.model = model.to(device)
         self.task = task
@@ -173,8 +175,7 @@ class _Run:
         self.result = result if result is not None else FitResult()
         self.epoch_examples = task.epoch_examples()
         self.schedule = ReportSchedule(settings.report_every, self.epoch_examples)
-        self.callbacks: Sequence[EpochCallback] = ()
-        self.checkpoint_dir: Path | None = None
+        self.callbacks, self.checkpoint_dir = callbacks, checkpoint_dir
         self.epoch, self.step = 0, 0
         # Since the run began: the pruner's step, and the cost of the run.
         self.examples, self.tokens = 0, 0
