@@ -25,19 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, optimize_command, run, write_program_study
 
 from hpo.results.pruning_effect import rung_epochs, rung_shares
+from hpo.study.trial_steps import epochs_reached
 
 
-def spent(study: optuna.Study) -> tuple[int, float, float]:
+def spent(study: optuna.Study) -> tuple[float, float, float]:
     """Epochs trained, seconds in trials, best value."""
     trials = study.get_trials()
-    epochs = sum(len(t.intermediate_values) for t in trials)
+    epochs = sum(epochs_reached(t) for t in trials)
     seconds = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in trials)
     return epochs, seconds, study.best_value
 
 
 def survival(study: optuna.Study) -> str:
     """For each rung of the stored study's pruner: trials that went on / that reached it."""
-    shares = rung_shares(study.get_trials(), rung_epochs(study.user_attrs["config"]))
+    attrs = study.user_attrs
+    shares = rung_shares(study.get_trials(), rung_epochs(attrs["config"], attrs["epoch_examples"]))
     return "went on past " + ", ".join(share.text() for share in shares)
 
 
@@ -92,7 +94,7 @@ def main() -> None:
                 study = optuna.load_study(study_name=name, storage=storage)
                 results[pruner] = spent(study)
                 epochs, seconds, best = results[pruner]
-                print(f"{seed:4d} | {pruner:18s} | {epochs:6d} | {seconds:7.1f} | {best:.4f}")
+                print(f"{seed:4d} | {pruner:18s} | {epochs:6.0f} | {seconds:7.1f} | {best:.4f}")
                 if pruner == "successive_halving":
                     print(f"       {survival(study)}")
         (e_sh, s_sh, b_sh), (e_no, s_no, b_no) = results[args.pruner], results["none"]

@@ -44,8 +44,9 @@ def plain_optuna(study_file: str, n_trials: int, storage: str, cache: str) -> No
         sampler=optuna.samplers.TPESampler(
             seed=config.seed, n_startup_trials=config.sampler.n_startup_trials, multivariate=True
         ),
+        # Steps count training examples, as in hpo: the first rung after one epoch.
         pruner=optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=1, reduction_factor=config.pruner.reduction_factor
+            min_resource=len(corpus.train), reduction_factor=config.pruner.reduction_factor
         ),
         direction="maximize",
     )

@@ -130,6 +130,18 @@ class StudyConfig(_Strict):
             known = ", ".join(metrics)
             raise ValueError(f"metric {self.metric} is not a {self.task} metric ({known})")
         check_task_config(self.task, self)
+        resource, max_epochs = self.pruner.min_resource, self.training.max_epochs
+        if (
+            isinstance(resource, int)
+            and self.pruner.type in ("successive_halving", "hyperband")
+            and resource > max_epochs
+        ):
+            # Steps count examples now; a file may mean examples and write a bare number.
+            raise BadInput(
+                f"pruner.min_resource: {resource} epochs is more than training.max_epochs "
+                f"({max_epochs}), so no trial would be pruned; a bare number counts epochs: "
+                f"for training examples write '{resource} examples'"
+            )
         if self.sampler.seed is None:
             self.sampler.seed = self.seed
         return self

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpo.amounts import parse_amount, parse_report_every
 from hpo.durations import parse_duration
 from hpo.errors import BadInput
 
@@ -240,14 +241,47 @@ class TranslationConfig(_Strict):
     _check_tokenize = field_validator("bleu_tokenize")(lambda cls, v: _sacrebleu_tokenizer(v))
 
 
+def _report_every(value: Any) -> str:
+    try:
+        amount = parse_report_every(value)
+    except BadInput as exc:
+        raise ValueError(str(exc).removeprefix("report_every: ")) from None
+    return "auto" if amount is None else str(amount)
+
+
+def _resource(value: Any) -> int | str:
+    """``auto``, whole epochs as an int (as study files always wrote them), else the amount
+    as text: ``"0.5 epoch"``, ``"20000 examples"``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        amount = parse_amount(value, "min_resource")
+    except BadInput as exc:
+        raise ValueError(str(exc).removeprefix("min_resource: ")) from None
+    if amount.unit == "epochs" and amount.count.denominator == 1:
+        return int(amount.count)
+    return str(amount)
+
+
 class TrainingConfig(_Strict):
+    """How long trials train and how often they report.
+
+    ``report_every``: a fraction of an epoch (``0.25``) or a number of training examples
+    (``"5000 examples"``); ``auto`` is the smaller of one epoch and 5000 examples. Every
+    epoch's end is reported too.
+    """
+
     max_epochs: int = Field(10, ge=1)
     trial_time_limit: Duration | None = None
+    report_every: str = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True
     threads: int | None = Field(None, ge=1)
 
     _parse_time = field_validator("trial_time_limit", mode="before")(lambda cls, v: _duration(v))
+    _parse_report_every = field_validator("report_every", mode="before")(
+        lambda cls, v: _report_every(v)
+    )
 
 
 class SamplerConfig(_Strict):
@@ -258,19 +292,18 @@ class SamplerConfig(_Strict):
 
 
 class PrunerConfig(_Strict):
+    """The pruner. Its steps count training examples; ``min_resource`` is in epochs (a bare
+    number, as before) or in examples (``"20000 examples"``), and the median pruner's
+    ``n_warmup_steps`` in epochs."""
+
     type: Literal["successive_halving", "hyperband", "median", "none"] = "successive_halving"
-    min_resource: int | Literal["auto"] = 1
+    min_resource: int | str = 1
     reduction_factor: int = Field(3, ge=2)
     min_early_stopping_rate: int = Field(0, ge=0)
     n_startup_trials: int = Field(5, ge=0)
     n_warmup_steps: int = Field(1, ge=0)
 
-    @field_validator("min_resource")
-    @classmethod
-    def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("min_resource must be at least 1")
-        return value
+    _parse_resource = field_validator("min_resource", mode="before")(lambda cls, v: _resource(v))
 
 
 class HeartbeatConfig(_Strict):

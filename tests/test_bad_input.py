@@ -448,6 +448,53 @@ def test_bad_duration_in_the_study_file(here, capsys, section, field):
     assert_nothing_stored(here)
 
 
+# --- reports and the pruner's resource ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        (5000, ["more than one epoch", "'5000 examples'"]),
+        ("2 epochs", ["more than one epoch"]),
+        ("0.25 parsecs", ["expected e.g. 0.5 (epochs) or '5000 examples'", "'0.25 parsecs'"]),
+        (0, ["more than zero"]),
+        ("-1", ["expected e.g."]),
+        ("12.5 examples", ["whole number"]),
+        (True, ["expected e.g."]),
+    ],
+    ids=["bare-examples", "two-epochs", "unknown-unit", "zero", "negative", "half-example", "bool"],
+)
+def test_bad_report_every_is_one_line(here, capsys, value, names):
+    study = tiny_study()
+    study["training"]["report_every"] = value
+    path = write_study(here, study)
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "tiny.yaml", "training.report_every", *names)
+    assert_nothing_stored(here)
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        (5000, ["5000 epochs is more than training.max_epochs (1)", "'5000 examples'"]),
+        ("20 zebras", ["pruner.min_resource", "expected e.g."]),
+        (0, ["pruner.min_resource", "more than zero"]),
+    ],
+    ids=["bare-examples", "unknown-unit", "zero"],
+)
+def test_bad_min_resource_is_one_line(here, capsys, value, names):
+    path = write_study(
+        here, tiny_study(pruner={"type": "successive_halving", "min_resource": value})
+    )
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "tiny.yaml", *names)
+    assert_nothing_stored(here)
+
+
 # --- storage URLs --------------------------------------------------------------------------
 
 

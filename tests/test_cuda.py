@@ -104,7 +104,8 @@ def test_a_translation_trial_trains_with_amp_and_scores_a_finite_bleu(workdir):
     (trial,) = stored(workdir, "gpu").get_trials()
     assert trial.state == TrialState.COMPLETE
     assert trial.user_attrs["device"].startswith("cuda")
-    assert sorted(trial.intermediate_values) == [1, 2]
+    epoch = trial.user_attrs["epoch_examples"]  # steps count training pairs
+    assert sorted(trial.intermediate_values) == [epoch, 2 * epoch]
     assert all(math.isfinite(bleu) for bleu in trial.intermediate_values.values())
     assert math.isfinite(trial.value)
 

@@ -51,16 +51,19 @@ def test_demo_runs_trials_and_prunes_some(demo_run):
     assert TrialState.COMPLETE in states
     # Every trial's learning curve is in the store, pruned ones included.
     assert all(t.intermediate_values for t in trials)
+    max_epochs = study.user_attrs["config"]["training"]["max_epochs"]
     for t in trials:
+        # Steps count training examples: the demo's 2100 training texts make an epoch.
+        assert t.user_attrs["epoch_examples"] == 2100
         if t.state == TrialState.PRUNED:
-            assert max(t.intermediate_values) < study.user_attrs["config"]["training"]["max_epochs"]
+            assert max(t.intermediate_values) < max_epochs * 2100
     # The progress display printed one plain line per trial (not a terminal: no escapes).
     lines = [line for line in result.stdout.splitlines() if re.match(r"\[\d+/8\] trial", line)]
     assert len(lines) == len(trials)
     assert "\x1b[" not in result.stdout
     assert "best=" in lines[-1]
-    # While a trial trains, a plain line after each of its reports: which report of how
-    # many, the value and the time left in the study.
+    # While a trial trains, a plain line after each of its reports: which report, how far
+    # into its epochs, the value and the time left in the study.
     max_epochs = study.user_attrs["config"]["training"]["max_epochs"]
     for t in trials:
         reports = [
@@ -69,16 +72,29 @@ def test_demo_runs_trials_and_prunes_some(demo_run):
             if line.startswith(f"trial {t.number}: report ")
         ]
         assert len(reports) == len(t.intermediate_values)
-        assert reports[0].startswith(f"trial {t.number}: report 1/{max_epochs}, accuracy=")
+        assert re.match(rf"trial {t.number}: report 1, epoch [\d.]+/{max_epochs}, ", reports[0])
         assert reports[0].endswith("left in the study")
 
 
 def test_complete_trials_return_their_best_epoch(demo_run):
     cwd, _ = demo_run
     for t in load(cwd).get_trials(states=(TrialState.COMPLETE,)):
-        best_epoch = t.user_attrs["best_epoch"]
+        best_epoch, epoch = t.user_attrs["best_epoch"], t.user_attrs["epoch_examples"]
         assert t.value == max(t.intermediate_values.values())
-        assert t.intermediate_values[best_epoch] == t.value
+        # The end of the best epoch: its last report (early where the time limit cut it).
+        end = max(step for step in t.intermediate_values if step <= best_epoch * epoch)
+        assert end > (best_epoch - 1) * epoch
+        assert t.intermediate_values[end] == t.value
+
+
+def test_every_finished_trial_records_its_cost(demo_run):
+    cwd, _ = demo_run
+    finished = load(cwd).get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert {t.state for t in finished} == {TrialState.COMPLETE, TrialState.PRUNED}
+    for t in finished:
+        assert t.user_attrs["examples_seen"] == max(t.intermediate_values)
+        assert t.user_attrs["tokens_seen"] > t.user_attrs["examples_seen"]
+        assert t.user_attrs["train_seconds"] > t.user_attrs["val_seconds"] > 0
 
 
 def test_csv_logs_match_the_store_row_for_row(demo_run):
@@ -92,12 +108,16 @@ def test_csv_logs_match_the_store_row_for_row(demo_run):
         assert same_number(row["value"], trial.value)
         for name, value in trial.params.items():
             assert row[f"param_{name}"] == str(value)
-        for epoch, value in trial.intermediate_values.items():
-            assert same_number(row[f"epoch_{epoch}"], value)
         assert row["seed"] == str(trial.user_attrs["seed"])
 
     epochs = read_csv(cwd / "runs/demo/epochs.csv")
-    logged = {(int(r["trial"]), int(r["epoch"])): float(r["accuracy"]) for r in epochs}
+    # The demo's corpus is small: one report per epoch, at its end, in trials.csv too.
+    by_number = {int(r["number"]): r for r in rows}
+    for report in epochs:
+        assert float(report["epoch"]).is_integer() and report["subset"] == "0"
+        row = by_number[int(report["trial"])]
+        assert same_number(row[f"epoch_{int(float(report['epoch']))}"], float(report["accuracy"]))
+    logged = {(int(r["trial"]), int(r["examples"])): float(r["accuracy"]) for r in epochs}
     stored = {(n, e): v for n, t in trials.items() for e, v in t.intermediate_values.items()}
     assert logged.keys() == stored.keys()
     for key, value in stored.items():

@@ -58,7 +58,7 @@ def test_a_stop_signal_mid_trial_keeps_store_and_logs_consistent(tmp_path, signu
         (t.number, t.state.name) for t in trials
     ]
     with open(epochs_csv, newline="") as handle:
-        logged = {(int(r["trial"]), int(r["epoch"])) for r in csv.DictReader(handle)}
+        logged = {(int(r["trial"]), int(r["examples"])) for r in csv.DictReader(handle)}
     assert logged == {(t.number, e) for t in trials for e in t.intermediate_values}
 
     result = run_hpo(

@@ -71,7 +71,8 @@ def test_trials_shows_every_trial_as_the_store_has_it(store):
         assert math.isclose(float(row[2]), trial.value, rel_tol=1e-3)
         assert row[3] == str(len(trial.intermediate_values))
         if trial.state == TrialState.PRUNED:
-            assert row[-1] == f"pruned at epoch {max(trial.intermediate_values)}"
+            epoch = max(trial.intermediate_values) / trial.user_attrs["epoch_examples"]
+            assert row[-1] == f"pruned at epoch {epoch:g}"
 
 
 def test_trials_filters_by_state_sorts_by_value_and_limits(store, hpo):

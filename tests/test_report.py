@@ -99,7 +99,11 @@ def test_learning_curves_show_every_trial_and_mark_the_pruned_ones(studied):
     trials = study.get_trials()
     assert len(figure.data) == len(trials)
     for trial, trace in zip(trials, figure.data, strict=True):
-        assert list(trace.y) == [trial.intermediate_values[e] for e in sorted(trace.x)]
+        # Steps count training examples; the curve is drawn against epochs.
+        steps = sorted(trial.intermediate_values)
+        assert list(trace.customdata) == steps
+        assert list(trace.x) == [step / trial.user_attrs["epoch_examples"] for step in steps]
+        assert list(trace.y) == [trial.intermediate_values[step] for step in steps]
         pruned = trial.state == TrialState.PRUNED
         assert (trace.line.dash == "dash") == pruned
         assert (trace.marker.symbol[-1] == "x") == pruned

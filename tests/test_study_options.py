@@ -1,5 +1,6 @@
-"""Study-file options work through `hpo optimize`: data formats, samplers, pruners,
-diverging trials, the per-trial time limit, and data that must be downloaded."""
+"""Study-file options work through `hpo optimize`: data formats, samplers, pruners (whose
+steps count training examples), reports within epochs, diverging trials, the per-trial
+time limit, and data that must be downloaded."""
 
 from __future__ import annotations
 
@@ -116,6 +117,44 @@ def test_every_pruner_runs_a_study(workdir, pruner):
         assert all(len(t.intermediate_values) == 3 for t in trials)
 
 
+def test_steps_count_examples_and_min_resource_in_examples_is_the_first_rung(workdir):
+    study_file = write_study(
+        workdir,
+        training={"max_epochs": 2, "report_every": 0.5},
+        pruner={
+            "type": "successive_halving",
+            "min_resource": "200 examples",
+            "reduction_factor": 2,
+        },
+        sampler={"type": "random", "seed": 3},
+    )
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "6"]) == 0
+    trials = stored("tiny").get_trials()
+    with open(workdir / "runs/tiny/epochs.csv", newline="") as handle:
+        logged = {(int(row["trial"]), int(row["examples"])) for row in csv.DictReader(handle)}
+    assert logged == {(t.number, step) for t in trials for step in t.intermediate_values}
+    epoch = trials[0].user_attrs["epoch_examples"]
+    assert epoch == 280  # the training texts of the 400 built-in ones
+    for trial in trials:
+        steps = sorted(trial.intermediate_values)
+        # Every half epoch (140 texts, at the first batch of 32 past it) and every epoch's end.
+        assert [s // 140 for s in steps] == list(range(1, len(steps) + 1))
+        assert all(s % epoch % 32 in (0, 24) for s in steps)  # 8 batches of 32, 1 of 24
+        if trial.state == TrialState.COMPLETE:
+            assert steps[-1] == 2 * epoch
+        # SuccessiveHalving decides its first rung at the first report at or past 200.
+        first_past_rung = next((s for s in steps if s >= 200), None)
+        if first_past_rung is not None:
+            rung_value = trial.system_attrs["completed_rung_0"]
+            assert rung_value == trial.intermediate_values[first_past_rung]
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned
+    for trial in pruned:
+        assert max(trial.intermediate_values) >= 200  # never before the first rung
+        assert trial.user_attrs["pruned_at_examples"] == max(trial.intermediate_values)
+        assert trial.user_attrs["examples_seen"] == max(trial.intermediate_values)
+
+
 def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(workdir, capsys):
     space = {
         "params": {
@@ -178,4 +217,6 @@ def test_objective_value_last_returns_the_last_epoch(workdir):
     study = stored("tiny")
     assert study.direction.name == "MINIMIZE"
     for trial in study.get_trials():
-        assert trial.value == trial.intermediate_values[3]
+        last = max(trial.intermediate_values)
+        assert last == 3 * trial.user_attrs["epoch_examples"]  # the end of epoch 3
+        assert trial.value == trial.intermediate_values[last]

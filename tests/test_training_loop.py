@@ -1,7 +1,8 @@
 """One training loop for every task: the same `fit` trains a classifier and both translators
-(recurrent, Transformer), resumes each from its checkpoint to the weights of an
-uninterrupted run, normalises a loss by the units of its whole accumulation window, and
-stops on divergence and on time."""
+(recurrent, Transformer), reports within epochs as configured, resumes each from its
+checkpoint (at an epoch's end or within one) to the weights of an uninterrupted run,
+normalises a loss by the units of its whole accumulation window, and stops on divergence
+and on time."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
+from hpo.training.resume import LAST_CHECKPOINT, load_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from hpo.training.seq2seq_trainer import loop_settings as seq2seq_loop_settings
 from tests.conftest import write_study
@@ -106,23 +108,28 @@ def stop_in_epoch_3(record) -> None:
 PARAMS = {"classifier": CLASSIFIER, "rnn": TRANSLATOR, "transformer": TRANSFORMER}
 
 
+@pytest.mark.parametrize("report_every", ["auto", "0.5 epoch"], ids=["per-epoch", "half-epoch"])
 @pytest.mark.parametrize("kind", list(PARAMS))
 def test_a_run_stopped_in_epoch_3_resumes_to_the_weights_of_an_uninterrupted_run(
-    kind, request, tmp_path
+    kind, report_every, request, tmp_path
 ):
     params = PARAMS[kind]
 
     def run():
         if kind == "classifier":
-            return classifier_run(request.getfixturevalue("topics"))
-        splits = request.getfixturevalue("sentence_pairs")
-        return translator_run(splits, params)
+            model, task, settings = classifier_run(request.getfixturevalue("topics"))
+        else:
+            splits = request.getfixturevalue("sentence_pairs")
+            model, task, settings = translator_run(splits, params)
+        settings.report_every = report_every
+        return model, task, settings
 
     model, task, settings = run()
     whole = fit(model, task, params, settings)
 
-    # Stopped in epoch 3, after its training, before its checkpoint: last.pt holds epoch 2,
-    # while batch order, dropout and teacher forcing have drawn epoch 3's numbers.
+    # Stopped at epoch 3's end, after its training, before its checkpoint: last.pt holds
+    # the report before (epoch 2's end, or halfway through epoch 3), while batch order,
+    # dropout and teacher forcing have drawn the numbers of the rest of epoch 3.
     stopped_model, stopped_task, stopped_settings = run()
     with pytest.raises(KeyboardInterrupt):
         fit(
@@ -135,9 +142,11 @@ def test_a_run_stopped_in_epoch_3_resumes_to_the_weights_of_an_uninterrupted_run
             (),
             tmp_path,
         )
+    within_epoch = load_state(tmp_path / LAST_CHECKPOINT)["in_epoch"] is not None
+    assert within_epoch == (report_every != "auto")
     # Run again: it continues from last.pt, not from scratch.
     resumed_model, resumed_task, resumed_settings = run()
-    seen: list[int] = []
+    seen: list[float] = []
     resumed = fit(
         resumed_model,
         resumed_task,
@@ -148,13 +157,60 @@ def test_a_run_stopped_in_epoch_3_resumes_to_the_weights_of_an_uninterrupted_run
         resume=True,
     )
 
-    assert seen == [3, 4]
+    epochs = [r.epoch for r in whole.history]
+    assert seen == epochs[epochs.index(3) :]
+    assert len(seen) == (2 if report_every == "auto" else 3)
     assert_same_weights(resumed_model, model)
     assert losses(resumed) == losses(whole)
+    assert [r.examples for r in resumed.history] == [r.examples for r in whole.history]
     assert (resumed.best_epoch, resumed.best_value) == (whole.best_epoch, whole.best_value)
     assert whole.best_state is not None and resumed.best_state is not None
     for name, tensor in whole.best_state.items():
         assert torch.equal(tensor, resumed.best_state[name]), name
+
+
+def test_reports_come_at_the_configured_fraction_of_an_epoch(topics):
+    splits, num_classes = topics
+    torch.manual_seed(3)
+    model = build("classification", CLASSIFIER, vocab_size=100, num_classes=num_classes)
+    # 140 training texts in 10 batches of 14; dev's 30 texts, 10 of them for reports within
+    # an epoch.
+    task = ClassificationTask(
+        splits.train, splits.dev, batch_size=14, num_classes=num_classes, dev_subset=10
+    )
+    settings = LoopSettings(
+        max_epochs=2, metric="accuracy", maximize=True, report_every="0.25 epoch"
+    )
+    seen: list[tuple[float, int]] = []
+
+    result = fit(model, task, CLASSIFIER, settings, [lambda r: seen.append((r.epoch, r.examples))])
+
+    # Every 35 texts, at the first step at or after it: 42, 70, 112, then the epoch's end.
+    assert seen == [
+        (0.3, 42),
+        (0.5, 70),
+        (0.8, 112),
+        (1, 140),
+        (1.3, 182),
+        (1.5, 210),
+        (1.8, 252),
+        (2, 280),
+    ]
+    history = result.history
+    assert [r.subset for r in history] == [True, True, True, False] * 2
+    for record in history:
+        dev_size = 10 if record.subset else 30
+        assert (record.metrics["accuracy"] * dev_size) == pytest.approx(
+            round(record.metrics["accuracy"] * dev_size)
+        )
+        assert record.epoch_examples == 140 and record.val_seconds > 0
+    # The best comes from epochs' ends, validated on all of dev.
+    assert result.best_epoch in (1, 2)
+    assert result.best_value == result.epoch_record(result.best_epoch).metrics["accuracy"]
+    assert result.examples_seen == 280
+    assert result.tokens_seen == 2 * sum(len(ids) for ids in splits.train.ids)
+    assert result.train_seconds == pytest.approx(sum(r.train_seconds for r in history))
+    assert result.val_seconds == pytest.approx(sum(r.val_seconds for r in history))
 
 
 def test_accumulated_batches_give_the_gradient_of_their_window_as_one_batch(sentence_pairs):
@@ -207,6 +263,12 @@ class LinearTokens:
         self.epoch += 1
         return [Tokens(v) for v in self.vectors]
 
+    def epoch_examples(self) -> int:
+        return sum(self.sizes)
+
+    def examples(self, batch: Tokens) -> int:
+        return len(batch.vectors)
+
     def units(self, batch: Tokens) -> int:
         return len(batch.vectors)
 
@@ -222,6 +284,9 @@ class LinearTokens:
 
     def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
         return 0.0, {"accuracy": float(model.weight.detach().sum())}
+
+    def validate_subset(self, model: nn.Module) -> None:
+        return None
 
     def state(self) -> dict[str, Any]:
         return {}

@@ -93,16 +93,18 @@ def test_a_translation_study_records_bleu_per_epoch_and_its_checkpoint_scores_as
     trials = stored().get_trials()
     assert sorted(t.params["cell"] for t in trials) == ["gru", "lstm"]
     for t in trials:
-        assert sorted(t.intermediate_values) == list(range(1, 9))
+        # Steps count training pairs: one report at each epoch's end.
+        epoch = t.user_attrs["epoch_examples"]
+        assert sorted(t.intermediate_values) == [epoch * e for e in range(1, 9)]
         assert max(t.intermediate_values.values()) > 0
         assert t.user_attrs["sacrebleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
-        assert t.value == t.intermediate_values[t.user_attrs["best_epoch"]]
+        assert t.value == t.intermediate_values[epoch * t.user_attrs["best_epoch"]]
     with open("runs/translate/epochs.csv", newline="") as handle:
         epochs = list(csv.DictReader(handle))
     assert len(epochs) == 16
     for row in epochs:
         trial = trials[int(row["trial"])]
-        assert float(row["bleu"]) == pytest.approx(trial.intermediate_values[int(row["epoch"])])
+        assert float(row["bleu"]) == pytest.approx(trial.intermediate_values[int(row["examples"])])
         assert 0 <= float(row["padding"]) < 0.5 and float(row["ppl"]) >= 1
 
     # `hpo evaluate` loads the best trial's checkpoint and gets the dev BLEU it recorded.
@@ -157,7 +159,8 @@ def test_hpo_train_retrains_a_trial_and_resumes(parallel_files, capsys):
     first = capsys.readouterr().out
     assert "epoch 1:" in first and "epoch 2:" in first
     # The same params and seed give the trial's own learning curve.
-    assert f"bleu={trial.intermediate_values[2]:.2f}" in first.splitlines()[1]
+    end_of_epoch_2 = 2 * trial.user_attrs["epoch_examples"]
+    assert f"bleu={trial.intermediate_values[end_of_epoch_2]:.2f}" in first.splitlines()[1]
     kept = parallel_files / "runs/translate/train-0"
     assert {"best.pt", "last.pt", "model.pt", "src.model", "tgt.model"} <= {
         p.name for p in kept.iterdir()

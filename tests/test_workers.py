@@ -40,8 +40,8 @@ def assert_logs_agree(study_dir, study):
         (t.number, t.state.name) for t in trials
     ]
     epochs = read_csv(study_dir / "epochs.csv")
-    logged = [(int(r["trial"]), int(r["epoch"])) for r in epochs]
-    assert len(logged) == len(set(logged)), "an epoch row was written twice"
+    logged = [(int(r["trial"]), int(r["examples"])) for r in epochs]
+    assert len(logged) == len(set(logged)), "a report row was written twice"
     assert set(logged) == {(t.number, e) for t in trials for e in t.intermediate_values}
 
 

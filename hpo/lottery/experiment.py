@@ -143,7 +143,7 @@ class LotteryExperiment:
             round=round_number,
             remaining=self.masks.overall_remaining(),
             remaining_by_layer=self.masks.remaining(),
-            epoch=scored.epoch,
+            epoch=int(scored.epoch),
             epochs=len(result.history),
             value=scored.value(self.fit_settings.metric),
             val_loss=scored.val_loss,
@@ -159,7 +159,7 @@ class LotteryExperiment:
             return result.history[-1]
         if result.best_epoch is None:
             raise DivergedError("no epoch gave a finite validation value")
-        return result.history[result.best_epoch - 1]
+        return result.epoch_record(result.best_epoch)
 
     def _test(
         self, result: FitResult, scored: EpochRecord

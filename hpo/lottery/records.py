@@ -157,7 +157,7 @@ class LotteryStore:
             distributions=self.distributions,
             value=result.value,
             intermediate_values={
-                record.epoch: record.value(metric)
+                int(record.epoch): record.value(metric)
                 for record in result.history
                 if math.isfinite(record.value(metric))
             },

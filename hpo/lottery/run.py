@@ -107,6 +107,8 @@ def run_lottery(
     fit_settings = task.settings(
         config, source.params, source.seed, splits, max_epochs=settings.epochs
     )
+    # Rounds are scored per epoch; reports within one would only validate more.
+    fit_settings.report_every = "1 epoch"
     experiment = LotteryExperiment(
         task,
         splits,

@@ -22,6 +22,7 @@ from hpo.study.logs import trial_rows
 from hpo.study.storage import mask_url, open_storage, parse_storage_url, storage_failure
 from hpo.study.stored import load_stored_study, resolve_study
 from hpo.study.trial_cost import TrialCost, trial_cost
+from hpo.study.trial_steps import epochs_reached, format_epochs
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -162,7 +163,7 @@ def _train_val(cost: TrialCost) -> str:
 
 def _note(trial: FrozenTrial) -> str:
     if trial.state == TrialState.PRUNED:
-        return f"pruned at epoch {max(trial.intermediate_values, default=0)}"
+        return f"pruned at epoch {format_epochs(epochs_reached(trial))}"
     if trial.user_attrs.get("fail_reason"):
         return str(trial.user_attrs["fail_reason"])
     stop = trial.user_attrs.get("stop_reason")
@@ -214,7 +215,7 @@ def trials_table(listing: TrialListing) -> Table:
             str(t.number),
             t.state.name.lower(),
             _fmt(t.value if t.values else None),
-            str(len(t.intermediate_values)),
+            format_epochs(epochs_reached(t)),
             _fmt(t.user_attrs.get("best_epoch")),
             "-" if duration_s(t) is None else f"{duration_s(t):.2f}",
             _seen(cost),

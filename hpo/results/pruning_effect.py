@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.amounts import parse_amount
 from hpo.study.trial_cost import trial_cost
+from hpo.study.trial_steps import epochs_reached, format_epochs
 
 # The states whose time counts as spent; a running trial has not ended.
 SPENT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -75,7 +77,7 @@ class PruningSaving:
     from_wall: int = 0  # from its wall-clock seconds per epoch (no cost recorded)
 
 
-def pruning_saving(trials: Sequence[FrozenTrial], max_epochs: int) -> PruningSaving:
+def pruning_saving(trials: Sequence[FrozenTrial], max_epochs: float) -> PruningSaving:
     """What the pruned trials would have taken to reach ``max_epochs``, minus what they took.
 
     A pruned trial that recorded its cost would have seen ``max_epochs / epochs`` times its
@@ -86,14 +88,15 @@ def pruning_saving(trials: Sequence[FrozenTrial], max_epochs: int) -> PruningSav
     Example:
         >>> import optuna
         >>> pruned = optuna.trial.create_trial(
-        ...     state=TrialState.PRUNED, value=0.5, intermediate_values={1: 0.4, 2: 0.5},
-        ...     user_attrs={"examples_seen": 2000, "train_seconds": 18.0, "val_seconds": 2.0})
+        ...     state=TrialState.PRUNED, value=0.5, intermediate_values={1000: 0.4, 2000: 0.5},
+        ...     user_attrs={"examples_seen": 2000, "train_seconds": 18.0, "val_seconds": 2.0,
+        ...                 "epoch_examples": 1000})
         >>> pruning_saving([pruned], max_epochs=8)  # 6 more epochs of 1000 examples at 0.01 s
         PruningSaving(seconds=60.0, measured=1, from_wall=0)
     """
     saving = PruningSaving()
     for trial in trials:
-        epochs = max(trial.intermediate_values, default=0)
+        epochs = epochs_reached(trial)
         if trial.state != TrialState.PRUNED or not epochs or epochs >= max_epochs:
             continue
         cost = trial_cost(trial)
@@ -110,37 +113,49 @@ def pruning_saving(trials: Sequence[FrozenTrial], max_epochs: int) -> PruningSav
 
 @dataclass
 class RungShare:
-    """Of the trials that reached ``epoch``, how many trained past it."""
+    """Of the trials that reached ``epoch`` (a rung, in epochs), how many trained past it."""
 
-    epoch: int
+    epoch: float
     reached: int
     went_on: int
 
     def text(self) -> str:
         share = self.went_on / self.reached if self.reached else 0.0
-        return f"epoch {self.epoch}: {self.went_on}/{self.reached} ({share:.0%})"
+        return f"epoch {format_epochs(self.epoch)}: {self.went_on}/{self.reached} ({share:.0%})"
 
 
-def rung_epochs(config: dict) -> list[int]:
+def rung_epochs(config: dict, epoch_examples: int | None = None) -> list[float]:
     """The epochs at which the study's SuccessiveHalving pruner decides, below the last one.
 
-    Empty for other pruners and for ``min_resource: auto``, whose rungs are not known
-    before the first trial ends.
+    A ``min_resource`` in training examples is turned into epochs with ``epoch_examples``
+    (the study's ``epoch_examples`` attribute). Empty for other pruners, for
+    ``min_resource: auto``, whose rungs are not known before the first trial ends, and for
+    examples without ``epoch_examples``.
 
     Example:
         >>> rung_epochs({"pruner": {"type": "successive_halving", "min_resource": 1,
         ...   "reduction_factor": 3}, "training": {"max_epochs": 12}})
-        [1, 3, 9]
+        [1.0, 3.0, 9.0]
+        >>> rung_epochs({"pruner": {"min_resource": "500 examples", "reduction_factor": 2},
+        ...   "training": {"max_epochs": 2}}, epoch_examples=1000)
+        [0.5, 1.0]
     """
     pruner = config.get("pruner") or {}
     max_epochs = (config.get("training") or {}).get("max_epochs")
     min_resource = pruner.get("min_resource", 1)
     if pruner.get("type", "successive_halving") != "successive_halving" or not max_epochs:
         return []
-    if not isinstance(min_resource, int):
+    if min_resource == "auto":
+        return []
+    amount = parse_amount(min_resource, "min_resource")
+    if amount.unit == "epochs":
+        first = float(amount.count)
+    elif epoch_examples:
+        first = float(amount.count / epoch_examples)
+    else:
         return []
     factor = int(pruner.get("reduction_factor", 3))
-    epoch = min_resource * factor ** int(pruner.get("min_early_stopping_rate", 0))
+    epoch = first * factor ** int(pruner.get("min_early_stopping_rate", 0))
     epochs = []
     while epoch < max_epochs:
         epochs.append(epoch)
@@ -148,12 +163,10 @@ def rung_epochs(config: dict) -> list[int]:
     return epochs
 
 
-def rung_shares(trials: Sequence[FrozenTrial], epochs: Sequence[int]) -> list[RungShare]:
+def rung_shares(trials: Sequence[FrozenTrial], epochs: Sequence[float]) -> list[RungShare]:
     """For each rung epoch, the finished trials that reached it and those that went on."""
     trained = [
-        max(t.intermediate_values, default=0)
-        for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        epochs_reached(t) for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
     ]
     return [
         RungShare(epoch, sum(n >= epoch for n in trained), sum(n > epoch for n in trained))
@@ -161,12 +174,12 @@ def rung_shares(trials: Sequence[FrozenTrial], epochs: Sequence[int]) -> list[Ru
     ]
 
 
-def epochs_trained(trials: Sequence[FrozenTrial], max_epochs: int) -> tuple[int, int]:
+def epochs_trained(trials: Sequence[FrozenTrial], max_epochs: float) -> tuple[float, float]:
     """Epochs the finished trials trained, and what they would have trained unpruned (a
     pruned trial all ``max_epochs``, a complete one its own)."""
-    trained = unpruned = 0
+    trained = unpruned = 0.0
     for trial in trials:
-        epochs = len(trial.intermediate_values)
+        epochs = epochs_reached(trial)
         if trial.state == TrialState.COMPLETE:
             trained, unpruned = trained + epochs, unpruned + epochs
         elif trial.state == TrialState.PRUNED:

@@ -36,6 +36,7 @@ from hpo.study.kept_trials import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
 from hpo.study.trial_cost import trial_cost
+from hpo.study.trial_steps import epochs_reached, format_epochs
 
 TOP_TRIALS = 10
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -67,11 +68,11 @@ def _seconds(value: float | None, exact: bool = False) -> str:
     return f"{text} ({value:,.0f} s)" if exact else text
 
 
-def _max_epochs(study: optuna.Study, trials: list[FrozenTrial]) -> int:
+def _max_epochs(study: optuna.Study, trials: list[FrozenTrial]) -> float:
     """The study's ``max_epochs`` from its stored config, else its longest learning curve."""
     config = study.user_attrs.get("config") or {}
-    longest = max((max(t.intermediate_values, default=0) for t in trials), default=0)
-    return int((config.get("training") or {}).get("max_epochs") or longest)
+    longest = max((epochs_reached(t) for t in trials), default=0.0)
+    return (config.get("training") or {}).get("max_epochs") or longest
 
 
 def _state_time(time: StateTime) -> str:
@@ -85,7 +86,7 @@ def _state_time(time: StateTime) -> str:
     return text
 
 
-def _saving_method(saving: PruningSaving, max_epochs: int) -> str:
+def _saving_method(saving: PruningSaving, max_epochs: float) -> str:
     if not saving.measured and not saving.from_wall:
         return "no trial was pruned before its last epoch"
 
@@ -105,8 +106,8 @@ def _saving_method(saving: PruningSaving, max_epochs: int) -> str:
             "(set-up included, so a little high)"
         )
     return (
-        f"for each pruned trial, a full run of {max_epochs} epochs minus what it ran: "
-        + "; ".join(ways)
+        f"for each pruned trial, a full run of {format_epochs(max_epochs)} epochs minus what it "
+        "ran: " + "; ".join(ways)
     )
 
 
@@ -138,8 +139,13 @@ def top_trials(study: optuna.Study, limit: int = TOP_TRIALS) -> list[FrozenTrial
 def _pruning_facts(study: optuna.Study, trials: list[FrozenTrial]) -> list[tuple[str, str]]:
     config = study.user_attrs.get("config") or {}
     trained, unpruned = epochs_trained(trials, _max_epochs(study, trials))
-    facts = [("epochs trained", f"{trained} of {unpruned} without pruning")]
-    shares = rung_shares(trials, rung_epochs(config))
+    facts = [
+        (
+            "epochs trained",
+            f"{format_epochs(trained)} of {format_epochs(unpruned)} without pruning",
+        )
+    ]
+    shares = rung_shares(trials, rung_epochs(config, study.user_attrs.get("epoch_examples")))
     if shares:
         factor = (config.get("pruner") or {}).get("reduction_factor", 3)
         facts.append(

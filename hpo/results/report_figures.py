@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.study.trial_steps import epochs_at
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -65,29 +67,32 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure:
 
 
 def learning_curves(study: optuna.Study, metric: str) -> Figure:
-    """The value reported after each epoch, one line per trial; pruned trials dashed."""
+    """The values a trial reported, against the epochs it had trained (its steps count
+    training examples), one line per trial; pruned trials dashed."""
     import plotly.graph_objects as go
 
     title = "Learning curves"
     trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
     if not trials:
-        return Figure("curves", title, note="No trial has reported an epoch yet.")
+        return Figure("curves", title, note="No trial has reported yet.")
     best = study.best_trial.number if _complete(study) else None
     figure = go.Figure()
     shown: set[str] = set()
     for trial in trials:
         style = _STYLE.get(trial.state, _STYLE[TrialState.RUNNING])
-        epochs = sorted(trial.intermediate_values)
-        values = [trial.intermediate_values[e] for e in epochs]
+        steps = sorted(trial.intermediate_values)
+        epochs = [epochs_at(trial, step) for step in steps]
+        values = [trial.intermediate_values[step] for step in steps]
         is_best = trial.number == best
         group = "best trial" if is_best else trial.state.name.lower()
-        # Markers only at the last epoch: where a pruned trial was stopped.
+        # Markers only at the last report: where a pruned trial was stopped.
         symbols = ["circle"] * (len(epochs) - 1) + [style["symbol"]]
         sizes = [4] * (len(epochs) - 1) + [10 if trial.state == TrialState.PRUNED else 6]
         figure.add_trace(
             go.Scatter(
                 x=epochs,
                 y=values,
+                customdata=steps,
                 mode="lines+markers",
                 name=group,
                 legendgroup=group,
@@ -101,12 +106,12 @@ def learning_curves(study: optuna.Study, metric: str) -> Figure:
                 opacity=1.0 if is_best or trial.state != TrialState.PRUNED else 0.75,
                 hovertemplate=(
                     f"trial {trial.number} ({trial.state.name.lower()})<br>"
-                    "epoch %{x}: %{y:.4g}<extra></extra>"
+                    "epoch %{x:.3g} (%{customdata} examples): %{y:.4g}<extra></extra>"
                 ),
             )
         )
         shown.add(group)
-    figure.update_layout(xaxis={"title": "epoch", "dtick": 1}, yaxis={"title": metric})
+    figure.update_layout(xaxis={"title": "epoch"}, yaxis={"title": metric})
     return Figure("curves", title, _sized(figure, f"{title} (pruned: dashed, ending in x)"))
 
 

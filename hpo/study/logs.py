@@ -1,6 +1,7 @@
 """CSV trial and epoch logs beside the store, safe with several writers.
 
-``epochs.csv`` grows one row per trial epoch, appended under a lock as training goes.
+``epochs.csv`` grows one row per report of a trial (within epochs and at their ends),
+appended under a lock as training goes.
 ``trials.csv`` is a snapshot of the store, rewritten (atomically) after every trial, so it
 always agrees with the store. :func:`sync_logs` brings ``epochs.csv`` back in line with the
 store after a crash (dropping epochs the store never received).
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hpo.atomic_files import atomic_write_text
 from hpo.run_layout import trial_dir
 from hpo.study.trial_cost import COST_ATTRS
+from hpo.study.trial_steps import epoch_end_values
 
 if TYPE_CHECKING:
     import optuna
@@ -44,6 +46,12 @@ EPOCH_COLUMNS = [
     "chrf",
     "ppl",
     "padding",
+    # Reports within epochs: the step (training examples seen), whether dev was the subset,
+    # and the seconds since the report before.
+    "examples",
+    "subset",
+    "train_s",
+    "val_s",
 ]
 TRIAL_BASE_COLUMNS = [
     "number",
@@ -75,7 +83,7 @@ def _fmt(value: Any) -> Any:
 
 
 class EpochLog:
-    """Appends one row per epoch to ``epochs.csv``."""
+    """Appends one row per report to ``epochs.csv``."""
 
     def __init__(self, path: Path, worker: str = ""):
         self.path = path
@@ -97,6 +105,10 @@ class EpochLog:
             "chrf": record.metrics.get("chrf"),
             "ppl": record.metrics.get("ppl"),
             "padding": record.padding,
+            "examples": record.examples,
+            "subset": int(record.subset),
+            "train_s": round(record.train_seconds, 4),
+            "val_s": round(record.val_seconds, 4),
         }
         with _locked(self.path):
             new = not self.path.exists() or self.path.stat().st_size == 0
@@ -130,21 +142,23 @@ def _upgrade_header(path: Path) -> None:
 def trial_rows(
     trials: list[optuna.trial.FrozenTrial], study_dir: Path | None = None
 ) -> tuple[list[str], list[dict]]:
-    """Columns and rows of ``trials.csv``: base fields, what the trial cost, params, epoch
-    values, the other user attrs.
+    """Columns and rows of ``trials.csv``: base fields, what the trial cost, params, the
+    value reported at each epoch's end (``epoch_<n>``; reports within epochs are in
+    ``epochs.csv``), the other user attrs.
 
     The cost columns (:data:`hpo.study.trial_cost.COST_ATTRS`) are always there, empty for
     trials that did not record them. With ``study_dir``, a ``checkpoint`` column names each
     trial's kept checkpoint.
     """
     params = sorted({name for t in trials for name in t.params})
-    max_step = max((max(t.intermediate_values, default=0) for t in trials), default=0)
+    epoch_values = {t.number: epoch_end_values(t) for t in trials}
+    max_epoch = max((max(v, default=0) for v in epoch_values.values()), default=0)
     attrs = sorted({name for t in trials for name in t.user_attrs} - set(COST_ATTRS))
     columns = (
         TRIAL_BASE_COLUMNS
         + list(COST_ATTRS)
         + [f"param_{p}" for p in params]
-        + [f"epoch_{s}" for s in range(1, max_step + 1)]
+        + [f"epoch_{e}" for e in range(1, max_epoch + 1)]
         + attrs
         + (["checkpoint"] if study_dir is not None else [])
     )
@@ -165,7 +179,7 @@ def trial_rows(
         }
         row.update({name: t.user_attrs.get(name) for name in COST_ATTRS})
         row.update({f"param_{p}": t.params.get(p) for p in params})
-        row.update({f"epoch_{s}": v for s, v in t.intermediate_values.items()})
+        row.update({f"epoch_{e}": v for e, v in epoch_values[t.number].items()})
         row.update(t.user_attrs)
         if study_dir is not None:
             kept = trial_dir(study_dir, t.number)
@@ -190,7 +204,7 @@ def write_trials_csv(study: optuna.Study, path: Path) -> None:
 
 
 def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
-    """Drop epoch rows of finished trials that the store never received."""
+    """Drop report rows of finished trials that the store never received."""
     if not path.exists():
         return
     with _locked(path):
@@ -204,7 +218,7 @@ def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
             trial = trials.get(int(row["trial"]))
             if trial is None:
                 continue
-            if trial.state.is_finished() and int(row["epoch"]) not in trial.intermediate_values:
+            if trial.state.is_finished() and _step(row) not in trial.intermediate_values:
                 continue
             kept.append(row)
         if len(kept) == len(rows):
@@ -214,6 +228,11 @@ def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
         writer.writeheader()
         writer.writerows(kept)
         atomic_write_text(path, buffer.getvalue())
+
+
+def _step(row: dict[str, str]) -> int:
+    """A row's step: its examples; in rows written before reports within epochs, its epoch."""
+    return int(row.get("examples") or row["epoch"])
 
 
 def sync_logs(study: optuna.Study, study_dir: Path) -> None:

@@ -24,6 +24,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
+from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.tasks import get_task
@@ -109,6 +110,7 @@ class Objective:
             callbacks.append(self.progress(trial))
         callbacks.append(pruning)
         result = task.fit(model, splits, params, settings, callbacks, self.device)
+        record_cost(trial, result)
         best_value, best_state = require_finite_value(trial, result)
         history = result.history
         trial.set_user_attr("best_epoch", result.best_epoch)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from hpo.durations import format_duration
+from hpo.study.trial_steps import epochs_reached, format_epochs
 
 if TYPE_CHECKING:
     import optuna
@@ -67,7 +69,7 @@ class ProgressDisplay:
             f"value={_value(trial.value if trial.values else None)}",
         ]
         if trial.state.name == "PRUNED" and trial.intermediate_values:
-            parts.append(f"at epoch {max(trial.intermediate_values)}")
+            parts.append(f"at epoch {format_epochs(epochs_reached(trial))}")
         reason = trial.user_attrs.get("fail_reason")
         if reason:
             parts.append(f"({reason})")
@@ -105,44 +107,47 @@ class ProgressDisplay:
         self,
         trial: optuna.Trial,
         metric: str,
-        reports: int | None,
+        max_epochs: int,
         trial_limit: float | None,
         deadline: float | None,
     ) -> TrialProgress:
         """A report callback for ``trial`` that shows its progress here."""
-        return TrialProgress(self.trial_line, trial.number, metric, reports, trial_limit, deadline)
+        return TrialProgress(
+            self.trial_line, trial.number, metric, max_epochs, trial_limit, deadline
+        )
 
 
 class TrialProgress:
-    """After each report of a running trial: which report, data seen, value, speed, time left.
+    """After each report of a running trial: which report, how far into its epochs, the data
+    seen, the value, the speed and the time left.
 
-    ``reports`` is how many reports a full trial makes (None if unknown); ``trial_limit``
-    the trial's time limit in seconds and ``deadline`` the study's end on the
-    ``time.monotonic`` clock, each None where there is none.
+    ``trial_limit`` is the trial's time limit in seconds and ``deadline`` the study's end on
+    the ``time.monotonic`` clock, each None where there is none.
 
     Example:
         >>> lines = []
-        >>> progress = TrialProgress(lines.append, 3, "accuracy", reports=10, trial_limit=None,
-        ...                          deadline=None)
+        >>> progress = TrialProgress(lines.append, 3, "accuracy", max_epochs=10,
+        ...                          trial_limit=None, deadline=None)
         >>> from hpo.training import EpochRecord
-        >>> progress(EpochRecord(1, 0.9, 0.8, {"accuracy": 0.71}, 1e-3, 12.0, 2500.0))
+        >>> progress(EpochRecord(0.5, 0.9, 0.8, {"accuracy": 0.71}, 1e-3, 12.0, 2500.0,
+        ...                      examples=5000))
         >>> lines[0]
-        'trial 3: report 1/10, accuracy=0.71, 2,500 tokens/s'
+        'trial 3: report 1, epoch 0.5/10, 5,000 examples, accuracy=0.71, 2,500 tokens/s'
     """
 
     def __init__(
         self,
-        show,
+        show: Callable[[str], None],
         number: int,
         metric: str,
-        reports: int | None,
+        max_epochs: int,
         trial_limit: float | None,
         deadline: float | None,
     ):
         self.show = show
         self.number = number
         self.metric = metric
-        self.reports = reports
+        self.max_epochs = max_epochs
         self.trial_limit = trial_limit
         self.deadline = deadline
         self.started = time.monotonic()
@@ -150,11 +155,12 @@ class TrialProgress:
 
     def __call__(self, record: EpochRecord) -> None:
         self.count += 1
-        of = f"/{self.reports}" if self.reports else ""
-        parts = [f"trial {self.number}: report {self.count}{of}"]
-        examples = getattr(record, "examples", None)
-        if examples:
-            parts.append(f"{examples:,} examples")
+        parts = [
+            f"trial {self.number}: report {self.count}",
+            f"epoch {format_epochs(record.epoch)}/{self.max_epochs}",
+        ]
+        if record.examples:
+            parts.append(f"{record.examples:,} examples")
         parts.append(f"{self.metric}={record.value(self.metric):.4g}")
         parts.append(f"{record.tokens_per_s:,.0f} tokens/s")
         now = time.monotonic()

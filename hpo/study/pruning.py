@@ -1,34 +1,51 @@
-"""The epoch callback that reports to Optuna and stops weak trials."""
+"""The report callback that tells Optuna how a trial is doing and stops weak trials.
+
+A trial's step is the number of training examples it has seen, so trials of different
+batch sizes and corpora are compared at equal data seen, and the pruners' resources
+(``min_resource``, Hyperband's ``max_resource``) are in the same unit.
+"""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import optuna
 
+from hpo.amounts import DataAmount, parse_amount
 from hpo.config import PrunerConfig
+from hpo.study.trial_cost import RunningCost, record_cost
+from hpo.study.trial_steps import format_epochs
 from hpo.training import EpochRecord
 from hpo.training.trivial import LOSS_MARGIN, TrivialFloor
 
 
-def first_rung(config: PrunerConfig) -> int | None:
-    """The first step at which the study's pruner may stop a trial; None without pruning.
+def first_rung(config: PrunerConfig) -> DataAmount | None:
+    """The training data after which the study's pruner may stop a trial; None without
+    pruning. ``auto`` (SuccessiveHalving's own estimate) counts from the first report.
 
     Example:
-        >>> first_rung(PrunerConfig(type="successive_halving", min_resource=2))
-        2
+        >>> str(first_rung(PrunerConfig(type="successive_halving", min_resource=2)))
+        '2 epochs'
     """
     if config.type == "none":
         return None
     if config.type == "median":
-        return config.n_warmup_steps + 1
-    return 1 if config.min_resource == "auto" else config.min_resource
+        return DataAmount(Fraction(config.n_warmup_steps), "epochs")
+    if config.min_resource == "auto":
+        return DataAmount(Fraction(1), "examples")
+    return parse_amount(config.min_resource, "min_resource")
 
 
 class PruningCallback:
-    """After every epoch: ``trial.report(value, epoch)``; raise ``TrialPruned`` when told to.
+    """At every report: ``trial.report(value, step=examples seen)``; raise ``TrialPruned``
+    when told to.
 
     From the first rung on, a trial no better than the trivial predictor (``floor``) at two
     reports in a row, its loss not falling between them, is pruned too, with the reason in
-    its ``stop_reason``; not at its last step (``last_step``), where stopping saves nothing.
+    its ``stop_reason``; not at its last report (the end of epoch ``max_epochs``), where
+    stopping saves nothing. A pruned trial records where it stopped (``pruned_at_epoch``,
+    ``pruned_at_examples``) and its cost (:mod:`hpo.study.trial_cost`); every trial records
+    its ``epoch_examples`` at its first report, so that its steps can be read as epochs.
 
     Example:
         .. code-block:: python
@@ -41,30 +58,38 @@ class PruningCallback:
         trial: optuna.Trial,
         metric: str,
         floor: TrivialFloor | None = None,
-        first_rung: int | None = None,
-        last_step: int | None = None,
+        first_rung: DataAmount | None = None,
+        max_epochs: int | None = None,
     ):
         self.trial = trial
         self.metric = metric
         self.floor = floor
         self.first_rung = first_rung
-        self.last_step = last_step
+        self.max_epochs = max_epochs
+        self.cost = RunningCost()
         self._before: tuple[bool, float] | None = None  # (at the floor, loss) of the last report
 
     def __call__(self, record: EpochRecord) -> None:
+        if self.cost.examples_seen == 0:  # the first report
+            self.trial.set_user_attr("epoch_examples", record.epoch_examples)
         value = record.value(self.metric)
-        step = record.epoch
+        step = record.examples
         self.trial.report(value, step)
-        hopeless = self._hopeless(value, record.val_loss, step)
+        self.cost.add(record)
+        hopeless = self._hopeless(value, record.val_loss, step, record.epoch_examples)
         if hopeless or self.trial.should_prune():
-            self.trial.set_user_attr("pruned_at_epoch", step)
-            reason = f"pruned after epoch {step} ({self.metric}={value:.4f})"
+            epoch = format_epochs(record.epoch)
+            self.trial.set_user_attr("pruned_at_epoch", float(record.epoch))
+            self.trial.set_user_attr("pruned_at_examples", step)
+            record_cost(self.trial, self.cost)
+            where = f"epoch {epoch} ({step} examples)"
+            reason = f"pruned at {where} ({self.metric}={value:.4f})"
             if hopeless and self.floor is not None:
-                reason = self.floor.reason(value, step)
+                reason = self.floor.reason(value, where)
                 self.trial.set_user_attr("stop_reason", reason)
             raise optuna.TrialPruned(reason)
 
-    def _hopeless(self, value: float, val_loss: float, step: int) -> bool:
+    def _hopeless(self, value: float, val_loss: float, step: int, epoch_examples: int) -> bool:
         """At the trivial level now and at the report before, with no fall in loss between.
 
         One report at the floor is not enough: a model can sit at the majority class for its
@@ -77,5 +102,8 @@ class PruningCallback:
         if before is None or not (at_floor and before[0]):
             return False
         stalled = val_loss > before[1] - LOSS_MARGIN
-        in_window = step >= self.first_rung and (self.last_step is None or step < self.last_step)
+        last_step = None if self.max_epochs is None else self.max_epochs * epoch_examples
+        in_window = step >= self.first_rung.examples(epoch_examples) and (
+            last_step is None or step < last_step
+        )
         return stalled and in_window

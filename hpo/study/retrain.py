@@ -1,9 +1,11 @@
 """``hpo train``: train one trial's configuration for its full epochs and keep the model.
 
 The trial's params (fixed ones included) and seed are taken from the store; training runs
-without pruning or time limit, writes ``last.pt`` and ``best.pt`` (model, optimizer,
-scheduler, scaler and random state) into ``runs/<study>/train-<n>/`` after every epoch, and
-resumes from ``last.pt`` when run again, classifiers and translators alike. The best epoch's
+without pruning or time limit, reports as the study's ``training.report_every`` says, writes
+``last.pt`` (model, optimizer, scheduler, scaler, random state and, within an epoch, how far
+it got) into ``runs/<study>/train-<n>/`` at every report and ``best.pt`` at every new best,
+and resumes from ``last.pt`` when run again (within an epoch too), classifiers and
+translators alike. The best epoch's
 model is saved there like a trial's checkpoint, so ``hpo predict``, ``hpo translate`` and
 ``hpo evaluate`` use it.
 """
@@ -111,7 +113,7 @@ def train_trial(
         config.name,
         wanted,
         directory,
-        len(result.history),
+        sum(record.at_epoch_end for record in result.history),
         result.best_epoch,
         result.best_value,
         config.metric,

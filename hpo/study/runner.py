@@ -83,13 +83,16 @@ def _apply_seed(config: StudyConfig, seed: int | None) -> None:
         config.sampler.seed = seed
 
 
-def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
+def create_or_load_study(
+    config: StudyConfig, storage_url: str, epoch_examples: int
+) -> optuna.Study:
     """The study named in ``config``, created on first use; its direction (and the signature
-    of its metric, where the task has one: sacrebleu's for BLEU) must not change."""
+    of its metric, where the task has one: sacrebleu's for BLEU) must not change. The pruner's
+    steps count training examples, ``epoch_examples`` to an epoch."""
     signature = get_task(config.task).study_signature(config)
     storage = open_storage(storage_url, config.heartbeat)
     sampler = build_sampler(config.sampler)
-    pruner = build_pruner(config.pruner, config.training.max_epochs)
+    pruner = build_pruner(config.pruner, config.training.max_epochs, epoch_examples)
     try:
         study = optuna.load_study(
             study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
@@ -114,6 +117,7 @@ def create_or_load_study(config: StudyConfig, storage_url: str) -> optuna.Study:
     study.set_user_attr("hpo_version", __version__)
     study.set_user_attr("study_file", str(config.path) if config.path else "")
     study.set_user_attr("config", json.loads(config.model_dump_json(exclude={"storage", "path"})))
+    study.set_user_attr("epoch_examples", epoch_examples)
     return study
 
 
@@ -136,8 +140,11 @@ class _Session:
         check_storage(self.storage_url)
         check_search_space(config.search_space, config.task, str(config.path or ""))
         select_device(config.training.device)  # CUDA asked for but absent: before any storing
-        self.data = get_task(config.task).prepare(config)
-        self.study = create_or_load_study(config, self.storage_url)
+        task = get_task(config.task)
+        self.data = task.prepare(config)
+        self.study = create_or_load_study(
+            config, self.storage_url, task.epoch_examples(config, self.data)
+        )
         self.study_dir = study_dir_for(config.name)
         self.study_dir.mkdir(parents=True, exist_ok=True)
         self.objective = Objective(config, self.data, self.study_dir)

@@ -1,10 +1,13 @@
-"""What a trial cost, as its user attributes record it.
+"""What a trial cost: recorded while it trains, read back by ``hpo trials``, ``trials.csv``
+and the report.
 
 Training records ``examples_seen`` and ``tokens_seen`` (training examples and tokens, all
 epochs together), ``train_seconds`` and ``val_seconds`` (time in training steps and in
-validation) and ``device``. Trials of older stores have none of them, and a store written by
-other programs may hold anything under these names: a value that is not of its kind reads as
-missing, never as an error.
+validation); the objective records ``device``. A trial that completes records its
+:class:`~hpo.training.FitResult`'s totals; a pruned one raises out of training, so the pruning
+callback records the totals of the reports it saw. Trials of older stores have none of
+these, and a store written by other programs may hold anything under these names: a value
+that is not of its kind reads as missing, never as an error.
 
 Example:
     >>> import optuna
@@ -19,9 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from optuna.trial import FrozenTrial
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.training import EpochRecord
 
 # The user attributes, in the order trials.csv and `hpo trials` show them.
 COST_ATTRS = ("examples_seen", "tokens_seen", "train_seconds", "val_seconds", "device")
@@ -69,4 +77,45 @@ def trial_cost(trial: FrozenTrial) -> TrialCost:
     )
 
 
-__all__ = ["COST_ATTRS", "TrialCost", "trial_cost"]
+class Cost(Protocol):
+    """Totals since the run began (a ``FitResult`` has them)."""
+
+    examples_seen: int
+    tokens_seen: int
+    train_seconds: float
+    val_seconds: float
+
+
+@dataclass
+class RunningCost:
+    """The totals of the reports seen so far.
+
+    Example:
+        >>> from hpo.training import EpochRecord
+        >>> cost = RunningCost()
+        >>> cost.add(EpochRecord(0.5, 1.0, 1.0, {}, 0.1, 2.0, 10.0, examples=50, tokens=400,
+        ...                      train_seconds=1.5, val_seconds=0.5))
+        >>> cost.examples_seen, cost.train_seconds
+        (50, 1.5)
+    """
+
+    examples_seen: int = 0
+    tokens_seen: int = 0
+    train_seconds: float = 0.0
+    val_seconds: float = 0.0
+
+    def add(self, record: EpochRecord) -> None:
+        self.examples_seen, self.tokens_seen = record.examples, record.tokens
+        self.train_seconds += record.train_seconds
+        self.val_seconds += record.val_seconds
+
+
+def record_cost(trial: optuna.Trial, cost: Cost) -> None:
+    """Set the trial's cost attributes (seconds to the millisecond)."""
+    trial.set_user_attr("examples_seen", int(cost.examples_seen))
+    trial.set_user_attr("tokens_seen", int(cost.tokens_seen))
+    trial.set_user_attr("train_seconds", round(cost.train_seconds, 3))
+    trial.set_user_attr("val_seconds", round(cost.val_seconds, 3))
+
+
+__all__ = ["COST_ATTRS", "Cost", "RunningCost", "TrialCost", "record_cost", "trial_cost"]

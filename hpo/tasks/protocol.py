@@ -74,6 +74,10 @@ class Task(Protocol):
         """The study's corpus, loaded and checked, ready to encode per vocabulary size."""
         ...
 
+    def epoch_examples(self, config: StudyConfig, data: Any) -> int:
+        """Training examples in an epoch, as the pruner converts epochs to its steps."""
+        ...
+
     def encode(self, data: Any, params: Mapping[str, Any]) -> Any:
         """The splits encoded with the tokenizers ``params`` ask for (cached by content)."""
         ...
@@ -129,7 +133,7 @@ class Task(Protocol):
         ...
 
     def describe(self, record: EpochRecord) -> str:
-        """One line on an epoch's validation, as ``hpo train`` prints it."""
+        """One line on a report's validation, as ``hpo train`` prints it."""
         ...
 
     def study_signature(self, config: StudyConfig) -> StudySignature | None:

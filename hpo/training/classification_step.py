@@ -1,6 +1,6 @@
 """The classification task of the training loop: cross-entropy per text, accuracy and
-macro-F1 on the dev split; and the validation pass that ``hpo evaluate`` and
-``hpo predict`` run too."""
+macro-F1 on the dev split (within an epoch on a fixed subset of it); and the validation
+pass that ``hpo evaluate`` and ``hpo predict`` run too."""
 
 from __future__ import annotations
 
@@ -13,10 +13,18 @@ from torch import nn
 
 from hpo.data.batching import ClassificationBatch, EncodedDataset
 from hpo.training.metrics import accuracy, macro_f1
+from hpo.training.report_schedule import dev_subset
+
+# Dev texts validated at a report within an epoch: one forward pass each; 1000 took about
+# 5% of the training between two reports of 5000 texts, 500 half that
+# (benchmarks/report_cost.py), and an epoch's end validates all of dev anyway.
+DEV_SUBSET_TEXTS = 500
 
 
 class ClassificationTask:
     """Texts in length-bucketed batches of ``batch_size``; the loss is normalised by texts.
+
+    Reports within an epoch validate on at most ``dev_subset`` texts of dev, evenly spread.
 
     Example:
         >>> train = EncodedDataset([[5, 6], [7], [8, 9, 10]], [0, 1, 0])
@@ -34,14 +42,22 @@ class ClassificationTask:
         num_classes: int,
         amp: bool = True,
         device: torch.device | None = None,
+        dev_subset: int = DEV_SUBSET_TEXTS,
     ):
         self.train, self.dev = train, dev
         self.batch_size, self.num_classes, self.amp = batch_size, num_classes, amp
         self.device = device or torch.device("cpu")
         self.loss_fn = nn.CrossEntropyLoss(reduction="sum")
+        self.dev_subset = _subset(dev, dev_subset)
 
     def batches(self, generator: torch.Generator) -> Iterator[ClassificationBatch]:
         return self.train.batches(self.batch_size, generator)
+
+    def epoch_examples(self) -> int:
+        return len(self.train)
+
+    def examples(self, batch: ClassificationBatch) -> int:
+        return len(batch.labels)
 
     def units(self, batch: ClassificationBatch) -> int:
         return len(batch.labels)
@@ -60,11 +76,24 @@ class ClassificationTask:
         output = run_split(model, self.dev, self, self.device)
         return output.loss, output.metrics(self.num_classes)
 
+    def validate_subset(self, model: nn.Module) -> tuple[float, dict[str, float]] | None:
+        if self.dev_subset is None:
+            return None
+        output = run_split(model, self.dev_subset, self, self.device)
+        return output.loss, output.metrics(self.num_classes)
+
     def state(self) -> dict[str, Any]:
         return {}
 
     def load_state(self, state: dict[str, Any]) -> None:
         pass
+
+
+def _subset(dev: EncodedDataset, cap: int) -> EncodedDataset | None:
+    index = dev_subset(len(dev), cap)
+    if index is None:
+        return None
+    return EncodedDataset([dev.ids[i] for i in index], [dev.labels[i] for i in index])
 
 
 class SplitSettings(Protocol):

@@ -5,11 +5,18 @@ Every epoch: the task's training batches in a seeded order, taken ``accumulate``
 the whole window, so a window weighs every unit alike and the last, shorter window of an
 epoch by its own units; gradients scaled under AMP on CUDA, clipped, one optimizer step per
 window with the learning rate of that step (:mod:`hpo.training.lr_schedule`) and the
-``after_step`` hooks. Then the task's validation, the epoch record, the best state, the
-epoch callbacks (the epoch log, pruning; they may raise to stop), the epoch schedule, and,
-with a checkpoint folder, ``last.pt`` (and ``best.pt`` at a new best) holding model,
-optimizer, schedule, scaler, counters, the best so far and every random generator, from
-which ``resume`` continues to the same weights as an uninterrupted run.
+``after_step`` hooks.
+
+The run reports every ``report_every`` training examples (at the first optimizer step at or
+after each multiple, :mod:`hpo.training.report_schedule`) and at every epoch's end. A report
+validates (within an epoch on the task's fixed dev subset, at an epoch's end on all of dev),
+appends an :class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to
+stop). The best state and value come from epoch ends only. An epoch's end then steps the
+epoch schedule. With a checkpoint folder every report writes ``last.pt`` (and an epoch's end
+``best.pt`` at a new best) holding model, optimizer, schedule, scaler, counters, the best so
+far, every random generator and, within an epoch, how far it got
+(:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
+an uninterrupted run.
 
 What differs between tasks is behind :class:`TrainingTask`: the batches, what a batch's loss
 is normalised by, the loss itself and the validation.
@@ -20,17 +27,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 from hpo.training.builders import build_optimizer
+from hpo.training.epoch_progress import EpochProgress
 from hpo.training.lr_schedule import LearningRate
 from hpo.training.metrics import is_better
+from hpo.training.records import EpochRecord, FitResult
+from hpo.training.report_schedule import ReportSchedule
 from hpo.training.resume import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -39,87 +49,37 @@ from hpo.training.resume import (
     restore_random_state,
     save_state,
 )
+from hpo.training.task import Batch, TrainingTask
+
+__all__ = [
+    "Batch",
+    "DivergedError",
+    "EpochCallback",
+    "EpochRecord",
+    "FitResult",
+    "LoopSettings",
+    "StepCallback",
+    "TrainingTask",
+    "fit",
+]
 
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-@dataclass
-class EpochRecord:
-    """What one epoch produced; ``metrics`` holds the validation metrics by name."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float
-    metrics: dict[str, float]
-    lr: float
-    seconds: float
-    tokens_per_s: float
-    padding: float | None = None  # share of padded positions in the training batches
-
-    def value(self, metric: str) -> float:
-        return self.val_loss if metric == "loss" else self.metrics[metric]
-
-
-@dataclass
-class FitResult:
-    history: list[EpochRecord] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_value: float | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    stop_reason: str = "max_epochs"
-
-
 EpochCallback = Callable[[EpochRecord], None]
 StepCallback = Callable[[nn.Module], None]
-
-
-class Batch(Protocol):
-    def to(self, device: torch.device) -> Any: ...
-
-
-B = TypeVar("B", bound=Batch)
 T = TypeVar("T")
-
-
-class TrainingTask(Protocol[B]):
-    """What one task gives the loop: its batches, their loss and the validation."""
-
-    def batches(self, generator: torch.Generator) -> Iterable[B]:
-        """One epoch's training batches, in an order drawn from ``generator``."""
-        ...
-
-    def units(self, batch: B) -> int:
-        """What the loss is normalised by: examples, or real target tokens."""
-        ...
-
-    def tokens(self, batch: B) -> int:
-        """Tokens the batch trains on, for the throughput of an epoch."""
-        ...
-
-    def padding(self, batch: B) -> tuple[int, int] | None:
-        """Real and padded positions of the batch, where padding is worth recording."""
-        ...
-
-    def loss_sum(self, model: nn.Module, batch: B) -> torch.Tensor:
-        """The batch's loss summed over its units (not averaged), a float32 scalar."""
-        ...
-
-    def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
-        """The validation loss and metrics of ``model``."""
-        ...
-
-    def state(self) -> dict[str, Any]:
-        """What the task keeps across a resume (stored in the checkpoints)."""
-        ...
-
-    def load_state(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class LoopSettings:
-    """How the loop trains: limits, accumulation, clipping, warm-up, seed, AMP."""
+    """How the loop trains: limits, reports, accumulation, clipping, warm-up, seed, AMP.
+
+    ``report_every`` is ``auto``, a fraction of an epoch or a number of training examples
+    (:mod:`hpo.amounts`).
+    """
 
     max_epochs: int
     metric: str
@@ -130,6 +90,7 @@ class LoopSettings:
     time_limit: float | None = None
     seed: int = 0
     amp: bool = True
+    report_every: str = "auto"
 
 
 def fit(
@@ -144,37 +105,36 @@ def fit(
     resume: bool = False,
     result: FitResult | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``task`` epoch by epoch and validate after each epoch.
+    """Train ``model`` on ``task``, reporting within epochs and at every epoch's end.
 
     ``params`` give the optimizer and the learning-rate schedule. Callbacks run after
-    every validation and may stop training by raising (the pruning callback raises
+    every report and may stop training by raising (the pruning callback raises
     ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (weight
     masks of magnitude pruning are re-applied there). With ``checkpoint_dir``, ``last.pt``
-    is written after every epoch and ``best.pt`` after every new best; with ``resume``
-    training continues from ``last.pt`` when it exists. ``result`` may be a subclass of
-    :class:`FitResult` to fill.
+    is written at every report and ``best.pt`` at every new best; with ``resume`` training
+    continues from ``last.pt`` when it exists, within an epoch if it was written there.
+    ``result`` may be a subclass of :class:`FitResult` to fill.
 
     Example:
         .. code-block:: python
 
             task = ClassificationTask(splits.train, splits.dev, batch_size=32, num_classes=4)
-            settings = LoopSettings(max_epochs=5, metric="accuracy", maximize=True)
+            settings = LoopSettings(max_epochs=5, metric="accuracy", maximize=True,
+                                    report_every="0.25 epoch")
             result = fit(model, task, params, settings, checkpoint_dir=Path("run"), resume=True)
-            print(result.best_epoch, result.best_value)
+            print(result.best_epoch, result.best_value, result.examples_seen)
     """
-    run = _Run(model, task, params, settings, device or torch.device("cpu"), result)
+    device = device or torch.device("cpu")
+    run = _Run(model, task, params, settings, device, result, callbacks, checkpoint_dir)
     if resume and checkpoint_dir is not None and (checkpoint_dir / LAST_CHECKPOINT).is_file():
         run.restore(checkpoint_dir)
     deadline = time.monotonic() + settings.time_limit if settings.time_limit else None
-    for epoch in range(run.epoch + 1, settings.max_epochs + 1):
+    first = run.epoch if run.progress is not None else run.epoch + 1
+    for epoch in range(first, settings.max_epochs + 1):
         run.epoch = epoch
-        started = time.perf_counter()
         out_of_time = run.train_epoch(epoch, deadline, after_step)
-        train_seconds = time.perf_counter() - started
-        record, improved = run.validate(epoch, started, train_seconds)
-        for callback in callbacks:
-            callback(record)
-        run.rate.after_epoch(record.value(settings.metric), run.step)
+        improved = run.report(epoch_end=True)
+        run.rate.after_epoch(run.result.history[-1].value(settings.metric), run.step)
         if checkpoint_dir is not None:
             run.save(checkpoint_dir, improved)
         if out_of_time:
@@ -194,6 +154,8 @@ class _Run:
         settings: LoopSettings,
         device: torch.device,
         result: FitResult | None,
+        callbacks: Sequence[EpochCallback],
+        checkpoint_dir: Path | None,
     ):
         self.model = model.to(device)
         self.task = task
@@ -211,24 +173,44 @@ class _Run:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.result = result if result is not None else FitResult()
+        self.epoch_examples = task.epoch_examples()
+        self.schedule = ReportSchedule(settings.report_every, self.epoch_examples)
+        self.callbacks, self.checkpoint_dir = callbacks, checkpoint_dir
         self.epoch, self.step = 0, 0
-        self.epoch_totals = _Totals()
+        # Since the run began: the pruner's step, and the cost of the run.
+        self.examples, self.tokens = 0, 0
+        self.train_seconds, self.val_seconds = 0.0, 0.0
+        # The epoch in progress (set when resuming within one); the clock of its training.
+        self.progress: EpochProgress | None = None
+        self.clock = time.perf_counter()
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
     ) -> bool:
-        """One epoch of optimizer steps; True when the time limit cut it short."""
+        """One epoch of optimizer steps and the reports within it; True when the time limit
+        cut it short."""
         self.model.train()
-        self.epoch_totals = totals = _Totals()
-        for window in _windows(self.task.batches(self.generator), self.settings.accumulate):
+        if self.progress is None:
+            self.progress = EpochProgress(self.generator.get_state())
+        progress, totals = self.progress, self.progress.totals
+        # A run resumed within the epoch draws the same order again and skips what it
+        # trained; every other generator is already where the checkpoint found it.
+        self.generator.set_state(progress.generator_state)
+        batches = islice(self.task.batches(self.generator), progress.batches, None)
+        self.clock = time.perf_counter()
+        for window in _windows(batches, self.settings.accumulate):
             # Units are counted on the host, before the batches move: no device sync.
             window_units = sum(self.task.units(batch) for batch in window)
+            window_examples = sum(self.task.examples(batch) for batch in window)
             window_loss = torch.zeros((), device=self.device)
             # Zeroed before the window, not after the step: the last step's gradients stay
             # for a caller to look at (magnitude pruning checks the pruned ones).
             self.optimizer.zero_grad(set_to_none=True)
+            window_tokens = 0
             for batch in window:
-                totals.count(self.task, batch)
+                tokens = self.task.tokens(batch)
+                totals.count(tokens, self.task.padding(batch))
+                window_tokens += tokens
                 batch = batch.to(self.device)
                 with torch.autocast(self.device.type, enabled=self.use_amp):
                     loss = self.task.loss_sum(self.model, batch)
@@ -241,8 +223,19 @@ class _Run:
             self._optimizer_step(epoch, after_step)
             totals.loss += loss_value
             totals.units += window_units
+            progress.batches += len(window)
+            progress.examples += window_examples
+            before, self.examples = self.examples, self.examples + window_examples
+            self.tokens += window_tokens
             if deadline is not None and time.monotonic() > deadline:
                 return True
+            # A multiple reached in the epoch's last step is left to the epoch's report.
+            if progress.examples < self.epoch_examples and self.schedule.due(before, self.examples):
+                self.report(epoch_end=False)
+                if self.checkpoint_dir is not None:
+                    self.save(self.checkpoint_dir, improved=False)
+                self.model.train()
+                self.clock = time.perf_counter()
         return False
 
     def _optimizer_step(self, epoch: int, after_step: Sequence[StepCallback]) -> None:
@@ -256,34 +249,63 @@ class _Run:
         for hook in after_step:
             hook(self.model)
 
-    def validate(
-        self, epoch: int, started: float, train_seconds: float
-    ) -> tuple[EpochRecord, bool]:
-        """Validate, record the epoch, keep the best state; True when it is a new best."""
-        val_loss, metrics = self.task.validate(self.model)
-        totals = self.epoch_totals
+    def report(self, epoch_end: bool) -> bool:
+        """Validate, record the report, call the callbacks; True at a new best (which only
+        an epoch's end, validated on all of dev, can be)."""
+        progress = self.progress
+        assert progress is not None
+        started = time.perf_counter()
+        train_seconds = started - self.clock
+        subset = None if epoch_end else self.task.validate_subset(self.model)
+        val_loss, metrics = subset if subset is not None else self.task.validate(self.model)
+        val_seconds = time.perf_counter() - started
+        progress.train_seconds += train_seconds
+        progress.val_seconds += val_seconds
+        self.train_seconds += train_seconds
+        self.val_seconds += val_seconds
+        totals = progress.totals
         record = EpochRecord(
-            epoch=epoch,
+            epoch=self.epoch if epoch_end else self._epochs_done(),
             train_loss=totals.loss / max(1, totals.units),
             val_loss=val_loss,
             metrics=metrics,
             lr=self.optimizer.param_groups[0]["lr"],
-            seconds=time.perf_counter() - started,
-            tokens_per_s=totals.tokens / train_seconds if train_seconds > 0 else 0.0,
+            seconds=progress.train_seconds + progress.val_seconds,
+            tokens_per_s=totals.tokens / progress.train_seconds
+            if progress.train_seconds > 0
+            else 0.0,
             padding=totals.padding_share(),
+            examples=self.examples,
+            tokens=self.tokens,
+            subset=subset is not None,
+            train_seconds=train_seconds,
+            val_seconds=val_seconds,
+            epoch_examples=self.epoch_examples,
         )
         result = self.result
         result.history.append(record)
-        value = record.value(self.settings.metric)
-        improved = math.isfinite(value) and is_better(
-            value, result.best_value, self.settings.maximize
-        )
-        if improved:
-            result.best_epoch, result.best_value = epoch, value
-            result.best_state = {
-                k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
-            }
-        return record, improved
+        result.examples_seen, result.tokens_seen = self.examples, self.tokens
+        result.train_seconds, result.val_seconds = self.train_seconds, self.val_seconds
+        improved = False
+        if epoch_end:
+            self.progress = None
+            value = record.value(self.settings.metric)
+            improved = math.isfinite(value) and is_better(
+                value, result.best_value, self.settings.maximize
+            )
+            if improved:
+                result.best_epoch, result.best_value = self.epoch, value
+                result.best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
+                }
+        for callback in self.callbacks:
+            callback(record)
+        return improved
+
+    def _epochs_done(self) -> float:
+        """Epochs done so far, within the epoch in progress (strictly between two ends)."""
+        assert self.progress is not None
+        return self.epoch - 1 + self.progress.examples / max(1, self.epoch_examples)
 
     def save(self, directory: Path, improved: bool) -> None:
         state = {
@@ -294,6 +316,12 @@ class _Run:
             **random_state(self.generator, self.device),
             "epoch": self.epoch,
             "step": self.step,
+            "examples": self.examples,
+            "tokens": self.tokens,
+            "train_seconds": self.train_seconds,
+            "val_seconds": self.val_seconds,
+            # Within an epoch: how far it got. None at an epoch's end.
+            "in_epoch": self.progress.state() if self.progress is not None else None,
             "history": [asdict(r) for r in self.result.history],
             "best_epoch": self.result.best_epoch,
             "best_value": self.result.best_value,
@@ -311,36 +339,21 @@ class _Run:
         self.scaler.load_state_dict(state["scaler"])
         restore_random_state(state, self.generator, self.device)
         self.epoch, self.step = state["epoch"], state["step"]
+        # Checkpoints from before reports within epochs were written at epochs' ends only.
+        self.examples = state.get("examples", self.epoch * self.epoch_examples)
+        self.tokens = state.get("tokens", 0)
+        self.train_seconds = state.get("train_seconds", 0.0)
+        self.val_seconds = state.get("val_seconds", 0.0)
+        in_epoch = state.get("in_epoch")
+        self.progress = EpochProgress.from_state(in_epoch) if in_epoch else None
         result = self.result
         result.history = [EpochRecord(**r) for r in state["history"]]
         result.best_epoch, result.best_value = state["best_epoch"], state["best_value"]
+        result.examples_seen, result.tokens_seen = self.examples, self.tokens
+        result.train_seconds, result.val_seconds = self.train_seconds, self.val_seconds
         self.task.load_state(state.get("task", {}))
         if (directory / BEST_CHECKPOINT).is_file():
             result.best_state = load_state(directory / BEST_CHECKPOINT)["model"]
-
-
-@dataclass
-class _Totals:
-    """Sums over one epoch's training batches."""
-
-    loss: float = 0.0
-    units: int = 0
-    tokens: int = 0
-    real: int = 0
-    padded: int = 0
-    has_padding: bool = False
-
-    def count(self, task: TrainingTask[Any], batch: Any) -> None:
-        self.tokens += task.tokens(batch)
-        padding = task.padding(batch)
-        if padding is not None:
-            self.has_padding = True
-            self.real, self.padded = self.real + padding[0], self.padded + padding[1]
-
-    def padding_share(self) -> float | None:
-        if not self.has_padding:
-            return None
-        return 1.0 - self.real / self.padded if self.padded else 0.0
 
 
 def _windows(batches: Iterable[T], size: int) -> Iterator[list[T]]:

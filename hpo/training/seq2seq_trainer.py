@@ -76,6 +76,7 @@ class Seq2SeqSettings:
     max_output_ratio: float = 1.5
     max_output_offset: int = 10
     bleu_tokenize: str = "13a"
+    report_every: str = "auto"
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> Seq2SeqSettings:
@@ -100,9 +101,10 @@ def fit_seq2seq(
     resume: bool = False,
     after_step: Sequence[StepCallback] = (),
 ) -> Seq2SeqResult:
-    """Train a translation ``model`` epoch by epoch and validate after each epoch.
+    """Train a translation ``model``, reporting every ``settings.report_every`` and at every
+    epoch's end.
 
-    With ``checkpoint_dir``, ``last.pt`` is written after every epoch and ``best.pt`` after
+    With ``checkpoint_dir``, ``last.pt`` is written at every report and ``best.pt`` at
     every new best; with ``resume`` training continues from ``last.pt`` when it exists.
     ``after_step`` hooks run after every optimizer step (the lottery's weight masks).
 
@@ -162,6 +164,7 @@ def loop_settings(settings: Seq2SeqSettings) -> LoopSettings:
         time_limit=settings.time_limit,
         seed=settings.seed,
         amp=settings.amp,
+        report_every=settings.report_every,
     )
 
 

@@ -64,6 +64,7 @@ class FitSettings:
     seed: int = 0
     amp: bool = True
     num_classes: int = 2
+    report_every: str = "auto"
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> FitSettings:
@@ -82,9 +83,9 @@ def fit(
     checkpoint_dir: Path | None = None,
     resume: bool = False,
 ) -> FitResult:
-    """Train a classifier epoch by epoch and validate after each epoch.
+    """Train a classifier, reporting every ``settings.report_every`` and at every epoch's end.
 
-    Callbacks run after every validation and may stop training by raising (the pruning
+    Callbacks run after every report and may stop training by raising (the pruning
     callback raises ``optuna.TrialPruned``); the result so far is then lost to the caller,
     which already saw every epoch through the callbacks. ``after_step`` hooks run after
     every optimizer step (weight masks of magnitude pruning are re-applied there). With
@@ -129,6 +130,7 @@ def loop_settings(settings: FitSettings) -> LoopSettings:
         time_limit=settings.time_limit,
         seed=settings.seed,
         amp=settings.amp,
+        report_every=settings.report_every,
     )
 
 

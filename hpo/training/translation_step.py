@@ -1,6 +1,6 @@
 """The translation task of the training loop: token-budget batches, cross-entropy over real
 target tokens (optionally label-smoothed) under teacher forcing, and validation by
-perplexity and greedy BLEU/chrF on the dev split."""
+perplexity and greedy BLEU/chrF on the dev split (within an epoch on a fixed subset)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,22 @@ import torch
 from torch import nn
 
 from hpo.data.prepare_translation import TranslationSplits
-from hpo.data.seq2seq_batching import TranslationBatch
+from hpo.data.seq2seq_batching import ParallelDataset, TranslationBatch
 from hpo.data.tokenizer import PAD_ID
+from hpo.training.report_schedule import dev_subset
 from hpo.training.translation_eval import evaluate_translation
+
+# Dev sentences decoded (greedy) at a report within an epoch. Decoding a sentence costs
+# more than training on a pair (an untrained model decodes to the length limit), and all of
+# dev at every epoch's end already takes about 7% of training (benchmarks/report_cost.py).
+DEV_SUBSET_SENTENCES = 100
 
 
 class TranslationTask:
     """Sentence pairs under a token budget; the loss is normalised by real target tokens.
 
     The sacrebleu signature of the last validation is kept (and resumed) in ``signature``.
+    Reports within an epoch validate on at most ``dev_subset`` dev sentences, evenly spread.
 
     Example:
         .. code-block:: python
@@ -44,6 +51,7 @@ class TranslationTask:
         max_output_offset: int,
         amp: bool,
         device: torch.device,
+        dev_subset: int = DEV_SUBSET_SENTENCES,
     ):
         self.splits = splits
         self.batch_tokens = batch_tokens
@@ -56,9 +64,16 @@ class TranslationTask:
             ignore_index=PAD_ID, label_smoothing=label_smoothing, reduction="sum"
         )
         self.signature = ""
+        self.dev_subset = _subset(splits, dev_subset)
 
     def batches(self, generator: torch.Generator) -> Iterator[TranslationBatch]:
         return self.splits.train.batches(self.batch_tokens, generator)
+
+    def epoch_examples(self) -> int:
+        return len(self.splits.train)
+
+    def examples(self, batch: TranslationBatch) -> int:
+        return len(batch.index)
 
     def units(self, batch: TranslationBatch) -> int:
         return batch.n_tgt_tokens
@@ -75,10 +90,20 @@ class TranslationTask:
 
     def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
         """Dev perplexity and greedy-decoded BLEU/chrF against the raw dev references."""
+        return self._validate(model, self.splits.dev, self.splits.dev_references)
+
+    def validate_subset(self, model: nn.Module) -> tuple[float, dict[str, float]] | None:
+        if self.dev_subset is None:
+            return None
+        return self._validate(model, *self.dev_subset)
+
+    def _validate(
+        self, model: nn.Module, dev: ParallelDataset, references: list[str]
+    ) -> tuple[float, dict[str, float]]:
         scores = evaluate_translation(
             model,
-            self.splits.dev,
-            self.splits.dev_references,
+            dev,
+            references,
             self.splits.tgt_tokenizer,
             self.device,
             bleu_tokenize=self.bleu_tokenize,
@@ -95,3 +120,13 @@ class TranslationTask:
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.signature = state.get("signature", self.signature)
+
+
+def _subset(splits: TranslationSplits, cap: int) -> tuple[ParallelDataset, list[str]] | None:
+    """The dev subset's encoded pairs and raw references."""
+    index = dev_subset(len(splits.dev), cap)
+    if index is None:
+        return None
+    dev = splits.dev
+    pairs = ParallelDataset([dev.src_ids[i] for i in index], [dev.tgt_ids[i] for i in index])
+    return pairs, [splits.dev_references[i] for i in index]

@@ -45,10 +45,10 @@ class TrivialFloor:
             at_floor = value >= self.value - self.margin
         return at_floor and (self.loss is None or val_loss >= self.loss - LOSS_MARGIN)
 
-    def reason(self, value: float, step: int) -> str:
+    def reason(self, value: float, where: str) -> str:
         also = f" and its loss no lower than {self.loss:.4g}" if self.loss is not None else ""
         return (
-            f"hopeless: {self.metric} {value:.4g} at step {step} is no better than "
+            f"hopeless: {self.metric} {value:.4g} at {where} is no better than "
             f"{self.name} ({self.value:.4g}){also}"
         )
 

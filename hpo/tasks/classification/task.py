@@ -24,6 +24,7 @@ from hpo.study.trial_lookup import TrialCheckpoint
 from hpo.tasks.classification import METRICS
 from hpo.tasks.protocol import CheckpointContent, StudySignature, Task, UseOptions
 from hpo.training.loop import EpochCallback, EpochRecord, FitResult, StepCallback
+from hpo.training.records import where
 from hpo.training.trainer import TRAINER_PARAMS, FitSettings, evaluate, fit
 from hpo.training.trivial import TrivialFloor, classification_floor
 
@@ -50,6 +51,9 @@ class ClassificationTask:
         if "vocab_size" not in config.search_space.params:
             data.encoded()  # tokenizer problems surface before anything is stored
         return data
+
+    def epoch_examples(self, config: StudyConfig, data: PreparedClassificationData) -> int:
+        return len(data.corpus.train)
 
     def encode(self, data: PreparedClassificationData, params: Mapping[str, Any]) -> EncodedSplits:
         return data.encoded(params.get("vocab_size"))
@@ -78,6 +82,7 @@ class ClassificationTask:
             time_limit=config.training.trial_time_limit,
             seed=seed,
             amp=config.training.amp,
+            report_every=config.training.report_every,
             num_classes=splits.num_classes,
         )
 
@@ -145,7 +150,7 @@ class ClassificationTask:
 
     def describe(self, record: EpochRecord) -> str:
         return (
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"{where(record)}: train_loss={record.train_loss:.4f} "
             f"val_loss={record.val_loss:.4f} accuracy={record.metrics['accuracy']:.4f} "
             f"f1={record.metrics['f1']:.4f}"
         )

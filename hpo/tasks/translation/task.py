@@ -31,6 +31,7 @@ from hpo.tasks.protocol import CheckpointContent, StudySignature, Task, UseOptio
 from hpo.tasks.translation import METRICS
 from hpo.tasks.translation.signature import SIGNATURE_ATTR, bleu_signature, study_bleu_tokenize
 from hpo.training.loop import EpochCallback, EpochRecord, FitResult, StepCallback
+from hpo.training.records import where
 from hpo.training.seq2seq_trainer import (
     SEQ2SEQ_TRAINER_PARAMS,
     Seq2SeqResult,
@@ -67,6 +68,14 @@ class TranslationTask:
             data.encoded()  # tokenizer problems surface before anything is stored
         return data
 
+    def epoch_examples(self, config: StudyConfig, data: PreparedTranslationData) -> int:
+        # After the length filter, unless the vocabularies are searched: the filter counts
+        # subwords, so each trial's epoch may then differ a little (the split as loaded).
+        searched = config.search_space.params
+        if "src_vocab_size" not in searched and "tgt_vocab_size" not in searched:
+            return len(data.encoded().train)
+        return len(data.corpus.train)
+
     def encode(self, data: PreparedTranslationData, params: Mapping[str, Any]) -> TranslationSplits:
         return data.encoded(params.get("src_vocab_size"), params.get("tgt_vocab_size"))
 
@@ -95,6 +104,7 @@ class TranslationTask:
             time_limit=config.training.trial_time_limit,
             seed=seed,
             amp=config.training.amp,
+            report_every=config.training.report_every,
             max_output_ratio=limits.max_output_ratio,
             max_output_offset=limits.max_output_offset,
             bleu_tokenize=study_bleu_tokenize(config),
@@ -159,7 +169,7 @@ class TranslationTask:
         result: FitResult,
         settings: Seq2SeqSettings,
     ) -> CheckpointContent:
-        best = next(r for r in result.history if r.epoch == result.best_epoch)
+        best = result.epoch_record(result.best_epoch) if result.best_epoch else result.history[-1]
         src_lang, tgt_lang = config.language_pair()
         meta = {
             "task": self.name,
@@ -188,7 +198,7 @@ class TranslationTask:
 
     def describe(self, record: EpochRecord) -> str:
         return (
-            f"epoch {record.epoch}: train_loss={record.train_loss:.4f} "
+            f"{where(record)}: train_loss={record.train_loss:.4f} "
             f"bleu={record.metrics['bleu']:.2f} chrf={record.metrics['chrf']:.2f} "
             f"ppl={record.metrics['ppl']:.2f}"
         )
