@@ -82,7 +82,9 @@ def test_two_workers_share_one_study(tmp_path, storage):
     assert_logs_agree(tmp_path / "runs/tiny", study)
 
 
-def test_a_killed_worker_is_recovered_and_its_trial_retried(tmp_path, storage):
+def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report(
+    tmp_path, storage
+):
     study_file = write_study(
         tmp_path,
         data={"source": "builtin", "size": 1500},
@@ -110,9 +112,11 @@ def test_a_killed_worker_is_recovered_and_its_trial_retried(tmp_path, storage):
         if study is None:
             continue
         for trial in study.get_trials(states=(TrialState.RUNNING,)):
+            state = tmp_path / "runs/tiny" / f"trial-{trial.number}" / "last.pt"
             if len(trial.intermediate_values) >= 1 and "worker" in trial.user_attrs:
-                victim = trial
-                break
+                if state.is_file():  # its training state is on disk from a report on
+                    victim = trial
+                    break
     assert victim is not None, "no trial got going"
     pid = int(victim.user_attrs["worker"].split(":")[1].split("/")[0])
     os.kill(pid, signal.SIGKILL)
@@ -124,10 +128,21 @@ def test_a_killed_worker_is_recovered_and_its_trial_retried(tmp_path, storage):
     assert [t.number for t in failed] == [victim.number]
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
     assert len(retries) == 1
-    assert retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == victim.params
+    retry = retries[0]
+    assert retry.state == TrialState.COMPLETE
+    assert retry.params == victim.params
+    # The retry went on from the dead trial's last report, with its seed: its curve holds the
+    # reports the dead trial made, value for value, and goes on to the last epoch.
+    assert retry.user_attrs["resumed"] is True
+    assert retry.user_attrs["seed"] == victim.user_attrs["seed"]
+    victim_curve = study.get_trials()[victim.number].intermediate_values
+    for step, value in victim_curve.items():
+        assert retry.intermediate_values[step] == value
+    assert max(retry.intermediate_values) > max(victim_curve)
     assert len([t for t in trials if t.state in FINISHED]) == 6
     assert_logs_agree(tmp_path / "runs/tiny", study)
+    # No training state is left behind once every trial has ended.
+    assert not list((tmp_path / "runs/tiny").glob("trial-*/last.pt"))
 
 
 def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):

@@ -47,9 +47,16 @@ def would_be_kept(study: optuna.Study, value: float, keep: int) -> bool:
 
 
 def prune_checkpoints(study: optuna.Study, study_dir: Path, keep: int) -> None:
-    """Delete checkpoints of finished trials outside the best ``keep``."""
-    kept = set(kept_trial_numbers(study, keep))
-    finished = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    """Delete checkpoints of finished trials outside the best ``keep``.
+
+    The folder of a dead trial whose retry has not yet taken over its training state stays
+    (:mod:`hpo.study.trial_state`).
+    """
+    from hpo.study.trial_state import awaited_states
+
+    trials = study.get_trials(deepcopy=False)
+    kept = set(kept_trial_numbers(study, keep)) | awaited_states(trials)
+    finished = {t.number for t in trials if t.state.is_finished()}
     for path in study_dir.glob("trial-*"):
         number = path.name.removeprefix("trial-")
         if number.isdigit() and int(number) in finished and int(number) not in kept:

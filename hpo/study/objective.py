@@ -26,6 +26,7 @@ from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
+from hpo.study.trial_state import RESUME_ATTR, drop_state, reports_so_far, take_over_state
 from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.tasks import get_task
 from hpo.training import EpochRecord
@@ -73,7 +74,13 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
         params = space.suggest(trial, config.search_space)
-        seed = trial_seed(config.seed, trial.number)
+        resumed = isinstance(trial.user_attrs.get(RESUME_ATTR), int)
+        # A retry of a dead trial continues it: the same seed, not one of its own number.
+        seed = (
+            int(trial.user_attrs["seed"])
+            if resumed and "seed" in trial.user_attrs
+            else trial_seed(config.seed, trial.number)
+        )
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", self.worker)
         trial.set_user_attr("device", describe(self.device))
@@ -109,7 +116,26 @@ class Objective:
         if self.progress is not None:
             callbacks.append(self.progress(trial))
         callbacks.append(pruning)
-        result = task.fit(model, splits, params, settings, callbacks, self.device)
+        state_dir = trial_dir(self.study_dir, trial.number)
+        resume = take_over_state(trial, self.study_dir)
+        try:
+            if resume:
+                trial.set_user_attr("resumed", True)
+                for record in reports_so_far(state_dir):
+                    for callback in callbacks:
+                        callback(record)
+            result = task.fit(
+                model,
+                splits,
+                params,
+                settings,
+                callbacks,
+                self.device,
+                checkpoint_dir=state_dir,
+                resume=resume,
+            )
+        finally:
+            drop_state(state_dir)
         record_cost(trial, result)
         best_value, best_state = require_finite_value(trial, result)
         history = result.history

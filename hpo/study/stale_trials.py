@@ -18,6 +18,8 @@ import sqlalchemy
 from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial
 
+from hpo.study.trial_state import RESUME_ATTR
+
 FAIL_REASON = "fail_reason"
 
 
@@ -54,10 +56,12 @@ class HeartbeatStorage(optuna.storages.RDBStorage):
 
 
 class RetryStaleTrial(optuna.storages.RetryHeartbeatStaleTrialCallback):
-    """Optuna's retry of a stale trial, less the stale trial's ``fail_reason``: the retry
-    has not failed."""
+    """Optuna's retry of a stale trial, less the stale trial's ``fail_reason`` (the retry
+    has not failed), with ``resume_from`` naming the stale trial: the retry goes on from its
+    last report (:mod:`hpo.study.trial_state`)."""
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         clean = copy.copy(trial)
         clean.user_attrs = {k: v for k, v in trial.user_attrs.items() if k != FAIL_REASON}
+        clean.user_attrs[RESUME_ATTR] = trial.number
         super().__call__(study, clean)
