@@ -239,7 +239,7 @@ def test_a_worker_that_dies_again_and_again_is_given_up_and_the_run_exits_1(tmp_
     )
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err
-    assert "worker 0 died 3 times without finishing a trial; not started again" in err
+    assert "worker 0 died 3 times without finishing a trial or reporting; not started again" in err
     assert "1 worker(s) gave up" in out
     storage = f"sqlite:///{tmp_path}/runs/hpo.db"
     trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()

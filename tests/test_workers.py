@@ -82,9 +82,7 @@ def test_two_workers_share_one_study(tmp_path, storage):
     assert_logs_agree(tmp_path / "runs/tiny", study)
 
 
-def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report(
-    tmp_path, storage
-):
+def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report(tmp_path, storage):
     study_file = write_study(
         tmp_path,
         data={"source": "builtin", "size": 1500},
@@ -112,11 +110,11 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
         if study is None:
             continue
         for trial in study.get_trials(states=(TrialState.RUNNING,)):
+            # Its training state is on disk from its first report on.
             state = tmp_path / "runs/tiny" / f"trial-{trial.number}" / "last.pt"
-            if len(trial.intermediate_values) >= 1 and "worker" in trial.user_attrs:
-                if state.is_file():  # its training state is on disk from a report on
-                    victim = trial
-                    break
+            if trial.intermediate_values and "worker" in trial.user_attrs and state.is_file():
+                victim = trial
+                break
     assert victim is not None, "no trial got going"
     pid = int(victim.user_attrs["worker"].split(":")[1].split("/")[0])
     os.kill(pid, signal.SIGKILL)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hpo.run_layout import trial_dir
-from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 if TYPE_CHECKING:
     import optuna
@@ -26,7 +25,14 @@ if TYPE_CHECKING:
     from hpo.training import EpochRecord
 
 RESUME_ATTR = "resume_from"  # on a retry of a stale trial: the dead trial's number
-STATE_FILES = (LAST_CHECKPOINT, BEST_CHECKPOINT)
+
+
+def _state_files() -> tuple[str, str]:
+    # The loop's file names; imported here only, as the stale-trial hooks of read-only
+    # commands import this module and must not load torch.
+    from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+    return LAST_CHECKPOINT, BEST_CHECKPOINT
 
 
 def take_over_state(trial: optuna.Trial, study_dir: Path) -> bool:
@@ -45,12 +51,13 @@ def take_over_state(trial: optuna.Trial, study_dir: Path) -> bool:
     source = trial.user_attrs.get(RESUME_ATTR)
     if not isinstance(source, int) or source == trial.number:
         return False
+    last, best = _state_files()
     old, new = trial_dir(study_dir, source), trial_dir(study_dir, trial.number)
-    if not (old / LAST_CHECKPOINT).is_file():
+    if not (old / last).is_file():
         return False
     new.mkdir(parents=True, exist_ok=True)
     # best.pt first: where last.pt is, the best state it speaks of is there too.
-    for name in reversed(STATE_FILES):
+    for name in (best, last):
         if (old / name).is_file():
             (old / name).replace(new / name)
     return True
@@ -62,12 +69,13 @@ def reports_so_far(directory: Path) -> list[EpochRecord]:
     from hpo.training import EpochRecord
     from hpo.training.resume import load_state
 
-    return [EpochRecord(**r) for r in load_state(directory / LAST_CHECKPOINT)["history"]]
+    last, _ = _state_files()
+    return [EpochRecord(**r) for r in load_state(directory / last)["history"]]
 
 
 def drop_state(directory: Path) -> None:
     """Remove a finished trial's training state (its kept model, if any, stays)."""
-    for name in STATE_FILES:
+    for name in _state_files():
         with contextlib.suppress(FileNotFoundError):
             (directory / name).unlink()
     with contextlib.suppress(OSError):

@@ -126,16 +126,33 @@ class WorkerPool:
         self.workers.append(_Worker(index, share, process))
 
     def finished_by(self, name: str) -> int:
+        """Trials the worker ``name`` finished; a stale one is not: its retry runs in some
+        worker's share (and another worker may have failed it already)."""
         return sum(
             1
             for t in self.study.get_trials(deepcopy=False)
-            if t.state.is_finished() and t.user_attrs.get("worker") == name
+            if t.state.is_finished()
+            and t.user_attrs.get("worker") == name
+            and not str(t.user_attrs.get("fail_reason", "")).startswith("stale:")
+        )
+
+    def reported_by(self, name: str) -> bool:
+        """Whether a trial of the worker ``name`` reported: its state on disk is progress a
+        retry takes over (:mod:`hpo.study.trial_state`)."""
+        return any(
+            t.intermediate_values and t.user_attrs.get("worker") == name
+            for t in self.study.get_trials(deepcopy=False)
         )
 
     def replace_dead(self, worker: _Worker, n_workers: int, seed: int | None) -> None:
-        """Fail the dead worker's trial once it is stale, then start a worker for the rest."""
+        """Fail the dead worker's trial once it is stale, then start a worker for the rest.
+
+        A slot whose workers die again and again without getting anywhere (no trial finished,
+        no report made) is given up.
+        """
         done = self.finished_by(worker.name)
-        deaths = 0 if done else self.fruitless_deaths.get(worker.index, 0) + 1
+        progressed = done or self.reported_by(worker.name)
+        deaths = 0 if progressed else self.fruitless_deaths.get(worker.index, 0) + 1
         self.fruitless_deaths[worker.index] = deaths
         time.sleep(self.grace_period + 1)
         optuna.storages.fail_stale_trials(self.study)
@@ -143,7 +160,8 @@ class WorkerPool:
         if deaths >= MAX_FRUITLESS_DEATHS:
             self.abandoned.append(worker.index)
             print(
-                f"worker {worker.index} died {deaths} times without finishing a trial; "
+                f"worker {worker.index} died {deaths} times without finishing a trial or "
+                "reporting; "
                 "not started again",
                 file=sys.stderr,
             )
