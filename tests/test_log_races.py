@@ -1,6 +1,6 @@
 """Several processes share one study folder: CSV logs never go back to an older state of the
-store, a starting worker keeps the epochs other workers are logging, and a killed writer
-never leaves a half-written checkpoint."""
+store, a starting worker keeps the epochs other workers are logging, a killed writer never
+leaves a half-written checkpoint, and an epochs.csv of an older column set is upgraded."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import optuna
 import pytest
 import torch
 
-from hpo.study.logs import EPOCH_COLUMNS
+from hpo.study.logs import EPOCH_COLUMNS, EpochLog, sync_epochs_csv
+from hpo.training import EpochRecord
 from tests.conftest import PROJECT_ROOT, hpo_env
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -175,3 +176,35 @@ def test_a_checkpoint_writer_killed_midway_leaves_no_half_written_model(workdir,
     if model.exists():  # if a model is there, it is whole
         state = torch.load(model, weights_only=True)["state_dict"]["weight"]
         assert state.numel() == 24_000_000
+
+
+def test_an_epochs_csv_from_before_reports_within_epochs_is_upgraded_and_kept_in_step(workdir):
+    storage = f"sqlite:///{workdir}/hpo.db"
+    study = optuna.create_study(study_name="race", storage=storage)
+    finished_trial(study, 0.5, epochs=1)  # stored before: its step is epoch 1
+    epochs_csv = workdir / "runs" / "race" / "epochs.csv"
+    epochs_csv.parent.mkdir(parents=True)
+    old_columns = EPOCH_COLUMNS[: EPOCH_COLUMNS.index("examples")]
+    with epochs_csv.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, old_columns)
+        writer.writeheader()
+        # Epoch 2 of trial 0 never reached the store: it is to be dropped.
+        writer.writerows([{"trial": 0, "epoch": e, "accuracy": 0.5} for e in (1, 2)])
+
+    # A trial of today reports halfway through its first epoch, at 140 examples.
+    trial = study.ask()
+    record = EpochRecord(0.5, 1.0, 0.9, {"accuracy": 0.6}, 0.01, 2.0, 50.0, examples=140,
+                         subset=True, train_seconds=1.5, val_seconds=0.5)  # fmt: skip
+    EpochLog(epochs_csv, worker="w").append(trial.number, record)
+    trial.report(0.6, 140)
+    study.tell(trial, 0.6)
+    sync_epochs_csv(study, epochs_csv)
+
+    with epochs_csv.open(newline="") as handle:
+        assert next(csv.reader(handle)) == EPOCH_COLUMNS
+    with epochs_csv.open(newline="") as handle:
+        rows = [
+            (r["trial"], r["epoch"], r["examples"], r["subset"], r["train_s"])
+            for r in csv.DictReader(handle)
+        ]
+    assert rows == [("0", "1", "", "", ""), ("1", "0.5", "140", "1", "1.5")]

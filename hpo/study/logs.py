@@ -1,10 +1,10 @@
-"""CSV trial and epoch logs beside the store, safe with several writers.
+"""CSV trial and report logs beside the store, safe with several writers.
 
 ``epochs.csv`` grows one row per report of a trial (within epochs and at their ends),
 appended under a lock as training goes.
 ``trials.csv`` is a snapshot of the store, rewritten (atomically) after every trial, so it
 always agrees with the store. :func:`sync_logs` brings ``epochs.csv`` back in line with the
-store after a crash (dropping epochs the store never received).
+store after a crash (dropping reports the store never received).
 """
 
 from __future__ import annotations
