@@ -86,7 +86,7 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
     study_file = write_study(
         tmp_path,
         data={"source": "builtin", "size": 1500},
-        training={"max_epochs": 6},
+        training={"max_epochs": 6, "report_every": "0.5 epoch"},
         pruner={"type": "none"},
         heartbeat={"interval": 1, "grace_period": 3, "max_retry": 1},
     )
@@ -103,7 +103,7 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
     )
     study = None
     victim = None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a loaded machine starts its workers slowly
     while victim is None and time.monotonic() < deadline:
         time.sleep(0.3)
         study = try_load(storage)
