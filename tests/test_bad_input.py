@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import importlib.util
 import socket
 from pathlib import Path
@@ -129,6 +130,9 @@ def stored(here: Path, capsys: pytest.CaptureFixture) -> dict[str, list[tuple]]:
     path = write_study(here, tiny_study())
     code, _, err = hpo(capsys, "optimize", "--study", str(path), "--n-trials", "1")
     assert code == 0, err
+    # The run's store connections close when collected, and SQLite then folds its WAL into
+    # the file: collect now, so that this does not happen inside a test's before/after.
+    gc.collect()
     contents = store_contents(here)
     assert len(contents["tiny"]) == 1
     assert contents["tiny"][0][1] == "COMPLETE"
