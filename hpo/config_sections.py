@@ -285,7 +285,7 @@ class TrainingConfig(_Strict):
 
 
 class SamplerConfig(_Strict):
-    type: Literal["tpe", "random", "cmaes", "gp", "qmc"] = "tpe"
+    type: Literal["tpe", "rung_tpe", "random", "cmaes", "gp", "qmc"] = "tpe"
     seed: int | None = None
     n_startup_trials: int = Field(5, ge=0)
     multivariate: bool = True

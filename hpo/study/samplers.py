@@ -9,6 +9,7 @@ import optuna
 
 from hpo.amounts import parse_amount
 from hpo.config import PrunerConfig, SamplerConfig
+from hpo.study.rung_sampler import RungTPESampler
 
 
 def build_sampler(config: SamplerConfig) -> optuna.samplers.BaseSampler:
@@ -16,6 +17,10 @@ def build_sampler(config: SamplerConfig) -> optuna.samplers.BaseSampler:
     seed = config.seed
     if config.type == "tpe":
         return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=config.n_startup_trials, multivariate=config.multivariate
+        )
+    if config.type == "rung_tpe":
+        return RungTPESampler(
             seed=seed, n_startup_trials=config.n_startup_trials, multivariate=config.multivariate
         )
     if config.type == "random":
