@@ -148,6 +148,22 @@ def summary(records: dict[tuple[str, int], dict], arms: list[str], seeds: list[i
     return "\n".join(lines)
 
 
+def summarize_saved(folders: list[Path]) -> None:
+    """The table of runs saved earlier (their JSON records), arms and seeds as found."""
+    records = {}
+    for folder in folders:
+        for path in sorted(folder.glob("seed*.json")):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            for row in record["trials"]:
+                row["count"] = 1
+            records[(record["arm"], record["seed"])] = record
+    arms = [arm for arm in ARMS if any(a == arm for a, _ in records)]
+    seeds = sorted({seed for _, seed in records})
+    complete = [s for s in seeds if all((arm, s) in records for arm in arms)]
+    print(f"corpus: {next(iter(records.values()))['corpus']}")
+    print(summary(records, arms, complete))
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
@@ -160,7 +176,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of every run")
     parser.add_argument("--out", type=Path, default=Path("runs/sampler_choice"))
+    parser.add_argument(
+        "--summarize",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="run nothing: the table of the runs saved in these --out folders",
+    )
     args = parser.parse_args()
+    if args.summarize:
+        summarize_saved(args.summarize)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from common import machine
