@@ -46,8 +46,11 @@ _OPTUNA_TABLES = {"studies", "version_info", "alembic_version", "study_direction
 def _check_tables(path: Path, shown: str, *, existing: bool) -> None:
     # A database with tables but none of Optuna's is someone else's: never write into it.
     # One with no tables is fine for a writer (which creates them), not for a reader.
+    # Opened for writing though only read: a read-only connection to a store in WAL mode
+    # leaves its -wal and -shm files behind, where the last writable one to close removes
+    # them. mode=rw never creates the file, and reads a write-protected one read-only.
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=120)
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=120)
         try:
             rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = sorted(name for (name,) in rows)
