@@ -45,8 +45,6 @@ from hpo.models import build, count_parameters
 from hpo.training import FitResult, FitSettings, loop
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
-from hpo.training.seq2seq_trainer import loop_settings as seq2seq_loop_settings
-from hpo.training.trainer import loop_settings
 
 TRANSLATORS = {
     "start": {"embedding_dim": 256, "hidden_size": 512, "bidirectional": True},
@@ -127,7 +125,7 @@ def translation_runs(model_size: str, epochs: int, cache: Path) -> list[Run]:
             params, max_epochs=epochs, seed=0, amp=False, report_every=report_every
         )
         task = translation_task(splits, settings, torch.device("cpu"))
-        run = timed_fit(model, task, params, seq2seq_loop_settings(settings))
+        run = timed_fit(model, task, params, settings)
         if name != WARM_UP:
             results.append((name, run))
             show(name, run)
@@ -163,7 +161,7 @@ def classification_runs(epochs: int, cache: Path) -> list[Run]:
         task = ClassificationTask(
             splits.train, splits.dev, batch_size=64, num_classes=corpus.num_classes
         )
-        run = timed_fit(model, task, CLASSIFIER, loop_settings(settings))
+        run = timed_fit(model, task, CLASSIFIER, settings)
         if name != WARM_UP:
             results.append((name, run))
             show(name, run)

@@ -1,13 +1,15 @@
 """The checkpoint of a kept model: ``model.pt`` (weights, params, the task's metadata),
 ``params.json`` and the files the task needs to use it (its tokenizer models).
 
-Every task writes and reads its checkpoints here; what goes into ``meta`` and which files
-travel with the weights is the task's :meth:`~hpo.tasks.protocol.Task.checkpoint`.
+Every task writes and reads its checkpoints here, and rebuilds its kept model here
+(:func:`rebuild_model`); what goes into ``meta`` and which files travel with the weights is
+the task's :meth:`~hpo.tasks.protocol.Task.checkpoint`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from hpo.atomic_files import atomic_copy, atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 CHECKPOINT_FILE = "model.pt"
 
@@ -82,3 +85,41 @@ def load_checkpoint(
     if task is not None and found != task:
         raise HpoError(f"{directory} holds a {found} model, not a {task} model")
     return checkpoint
+
+
+def rebuild_model(
+    directory: Path,
+    task: str,
+    sizes: Sequence[str],
+    device: torch.device | str = "cpu",
+    needed: Sequence[str] = (),
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The kept ``task`` model of ``directory`` (on ``device``, in eval mode) and the rest
+    of its checkpoint (params and the task's meta).
+
+    The model is built from its params and the checkpoint's entries named in ``sizes``
+    (``vocab_size``...), passed to :func:`hpo.models.build` by those names. A checkpoint
+    that lacks one of them, or of ``needed`` (what the task reads to use the model), was
+    written by an older hpo: one-line :class:`HpoError`.
+
+    Example:
+        .. code-block:: python
+
+            model, meta = rebuild_model(
+                Path("runs/demo/trial-7"), "classification", ("vocab_size", "num_classes")
+            )
+    """
+    from hpo.errors import HpoError
+    from hpo.models import build
+
+    checkpoint = load_checkpoint(directory, device, task=task)
+    missing = [key for key in ("params", *sizes, *needed) if key not in checkpoint]
+    if missing:
+        raise HpoError(
+            f"the checkpoint in {directory} lacks {', '.join(missing)} (written by an older "
+            "hpo); `hpo train` writes a complete one"
+        )
+    model = build(task, checkpoint["params"], **{size: checkpoint[size] for size in sizes})
+    model.load_state_dict(checkpoint["state_dict"])
+    model.to(device).eval()
+    return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import yaml
 
 from hpo.cli import main
 from hpo.data.builtin import topics_corpus
+from hpo.errors import HpoError
+from hpo.run_layout import trial_dir
 from hpo.tasks.classification.use import load_classifier as load_model
 from tests.conftest import hpo_env, write_study
 
@@ -261,6 +264,24 @@ def test_empty_stdin_is_one_line_without_traceback():
     empty = predict(stdin="")
     assert empty.returncode == 2 and empty.stdout == ""
     assert empty.stderr.splitlines() == ["error: the input is empty: no line to classify"]
+
+
+def test_a_checkpoint_lacking_what_a_model_needs_is_one_line_naming_it(tmp_path):
+    kept = trial_dir(Path("runs/clf"), complete_trials()[0].number)
+    older = tmp_path / "older"
+    shutil.copytree(kept, older)
+    checkpoint = torch.load(older / "model.pt", weights_only=True)
+    del checkpoint["num_classes"], checkpoint["label_names"]
+    torch.save(checkpoint, older / "model.pt")
+
+    with pytest.raises(HpoError) as raised:
+        load_model(older)
+    assert str(raised.value) == (
+        f"the checkpoint in {older} lacks num_classes, label_names (written by an older hpo); "
+        "`hpo train` writes a complete one"
+    )
+    model, _, meta = load_model(kept)
+    assert not model.training and meta["num_classes"] == 4
 
 
 @pytest.mark.cuda

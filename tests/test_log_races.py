@@ -1,6 +1,7 @@
 """Several processes share one study folder: CSV logs never go back to an older state of the
 store, a starting worker keeps the epochs other workers are logging, a killed writer never
-leaves a half-written checkpoint, and an epochs.csv of an older column set is upgraded."""
+leaves a half-written checkpoint, and an epochs.csv of an older column set is upgraded
+(also when a task with metrics of its own is registered)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import optuna
@@ -19,6 +21,7 @@ import pytest
 import torch
 
 from hpo.study.logs import EPOCH_COLUMNS, EpochLog, sync_epochs_csv
+from hpo.tasks import TASKS
 from hpo.training import EpochRecord
 from tests.conftest import PROJECT_ROOT, hpo_env
 
@@ -208,3 +211,23 @@ def test_an_epochs_csv_from_before_reports_within_epochs_is_upgraded_and_kept_in
             for r in csv.DictReader(handle)
         ]
     assert rows == [("0", "1", "", "", ""), ("1", "0.5", "140", "1", "1.5")]
+
+
+def test_a_new_tasks_metric_gets_a_column_of_its_own_after_the_others(tmp_path, monkeypatch):
+    epochs_csv = tmp_path / "epochs.csv"
+    before = EpochRecord(1, 1.0, 0.9, {"accuracy": 0.6, "f1": 0.5}, 0.01, 2.0, 50.0)
+    EpochLog(epochs_csv).append(0, before)
+
+    # A task registered later shares BLEU with translation and brings word error rate.
+    speech = types.ModuleType("speech_task")
+    speech.METRICS = {"wer": "minimize", "bleu": "maximize", "loss": "minimize"}
+    monkeypatch.setitem(sys.modules, "speech_task", speech)
+    monkeypatch.setitem(TASKS, "speech", "speech_task")
+    record = EpochRecord(1, 2.0, 1.5, {"wer": 0.25, "bleu": 30.0}, 0.01, 2.0, 50.0)
+    EpochLog(epochs_csv).append(1, record)
+
+    with epochs_csv.open(newline="") as handle:
+        assert next(csv.reader(handle)) == [*EPOCH_COLUMNS, "wer"]
+    with epochs_csv.open(newline="") as handle:
+        rows = [(r["trial"], r["accuracy"], r["bleu"], r["wer"]) for r in csv.DictReader(handle)]
+    assert rows == [("0", "0.6", "", ""), ("1", "", "30.0", "0.25")]

@@ -25,7 +25,6 @@ from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
 from hpo.training.resume import LAST_CHECKPOINT, load_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
-from hpo.training.seq2seq_trainer import loop_settings as seq2seq_loop_settings
 from tests.conftest import write_study
 
 CPU = torch.device("cpu")
@@ -88,7 +87,7 @@ def translator_run(splits, params: dict[str, Any] = TRANSLATOR):
         tgt_vocab_size=splits.tgt_tokenizer.vocab_size,
     )
     settings = Seq2SeqSettings.from_params(params, max_epochs=4, amp=False, seed=7)
-    return model, translation_task(splits, settings, CPU), seq2seq_loop_settings(settings)
+    return model, translation_task(splits, settings, CPU), settings
 
 
 def losses(result: FitResult) -> list[tuple[float, float, float]]:

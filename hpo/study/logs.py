@@ -1,7 +1,8 @@
 """CSV trial and report logs beside the store, safe with several writers.
 
 ``epochs.csv`` grows one row per report of a trial (within epochs and at their ends),
-appended under a lock as training goes.
+appended under a lock as training goes; its metric columns are the registered tasks' metrics
+(:func:`hpo.tasks.task_metrics`), so a new task's metrics get columns of their own.
 ``trials.csv`` is a snapshot of the store, rewritten (atomically) after every trial, so it
 always agrees with the store. :func:`sync_logs` brings ``epochs.csv`` back in line with the
 store after a crash (dropping reports the store never received).
@@ -23,13 +24,20 @@ from hpo.atomic_files import atomic_write_text
 from hpo.run_layout import trial_dir
 from hpo.study.trial_cost import COST_ATTRS
 from hpo.study.trial_steps import epoch_end_values
+from hpo.tasks import task_metrics, task_names
 
 if TYPE_CHECKING:
     import optuna
 
     from hpo.training import EpochRecord
 
-EPOCH_COLUMNS = [
+# The columns epochs.csv has had, in the order they were added. A column is only ever
+# appended, so that a file written before it is upgraded by adding empty cells (see
+# _upgrade_header); the metric columns of the first two tasks therefore stay where they
+# were added: classification's after val_loss, translation's (and padding) after worker,
+# then those of reports within epochs: the step (training examples seen), whether dev was
+# the subset, and the seconds since the report before.
+_WRITTEN_COLUMNS = (
     "trial",
     "epoch",
     "train_loss",
@@ -40,19 +48,41 @@ EPOCH_COLUMNS = [
     "epoch_s",
     "tokens_per_s",
     "worker",
-    # Translation columns, after the first ones so that files written before them are
-    # upgraded by adding empty cells (see EpochLog.append).
     "bleu",
     "chrf",
     "ppl",
     "padding",
-    # Reports within epochs: the step (training examples seen), whether dev was the subset,
-    # and the seconds since the report before.
     "examples",
     "subset",
     "train_s",
     "val_s",
-]
+)
+
+
+def metric_columns() -> list[str]:
+    """Every registered task's metrics, in registration order; ``loss`` is ``val_loss``.
+
+    Example:
+        >>> metric_columns()
+        ['accuracy', 'f1', 'bleu', 'chrf', 'ppl']
+    """
+    names = (name for task in task_names() for name in task_metrics(task) if name != "loss")
+    return list(dict.fromkeys(names))
+
+
+def epoch_columns() -> list[str]:
+    """The header of ``epochs.csv``: the columns written so far, then one for each metric of
+    a registered task that none of them names yet.
+
+    Example:
+        >>> epoch_columns()[:6]
+        ['trial', 'epoch', 'train_loss', 'val_loss', 'accuracy', 'f1']
+    """
+    return [*_WRITTEN_COLUMNS, *(m for m in metric_columns() if m not in _WRITTEN_COLUMNS)]
+
+
+# The header with the tasks registered now.
+EPOCH_COLUMNS = epoch_columns()
 TRIAL_BASE_COLUMNS = [
     "number",
     "state",
@@ -95,27 +125,24 @@ class EpochLog:
             "epoch": record.epoch,
             "train_loss": record.train_loss,
             "val_loss": record.val_loss,
-            "accuracy": record.metrics.get("accuracy"),
-            "f1": record.metrics.get("f1"),
+            **{name: record.metrics.get(name) for name in metric_columns()},
             "lr": record.lr,
             "epoch_s": record.seconds,
             "tokens_per_s": record.tokens_per_s,
             "worker": self.worker,
-            "bleu": record.metrics.get("bleu"),
-            "chrf": record.metrics.get("chrf"),
-            "ppl": record.metrics.get("ppl"),
             "padding": record.padding,
             "examples": record.examples,
             "subset": int(record.subset),
             "train_s": round(record.train_seconds, 4),
             "val_s": round(record.val_seconds, 4),
         }
+        columns = epoch_columns()
         with _locked(self.path):
             new = not self.path.exists() or self.path.stat().st_size == 0
             if not new:
-                _upgrade_header(self.path)
+                _upgrade_header(self.path, columns)
             with self.path.open("a", encoding="utf-8", newline="") as handle:
-                writer = csv.DictWriter(handle, EPOCH_COLUMNS)
+                writer = csv.DictWriter(handle, columns)
                 if new:
                     writer.writeheader()
                 writer.writerow({k: _fmt(v) for k, v in row.items()})
@@ -123,17 +150,17 @@ class EpochLog:
                 os.fsync(handle.fileno())
 
 
-def _upgrade_header(path: Path) -> None:
-    """Rewrite an ``epochs.csv`` of an older column set with today's columns (empty cells
-    for the new ones), so appended rows line up with the header."""
+def _upgrade_header(path: Path, columns: list[str]) -> None:
+    """Rewrite an ``epochs.csv`` of an older column set with today's ``columns`` (empty
+    cells for the new ones), so appended rows line up with the header."""
     with path.open(encoding="utf-8", newline="") as handle:
         header = next(csv.reader(handle), [])
-    if header == EPOCH_COLUMNS:
+    if header == columns:
         return
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, EPOCH_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
@@ -224,7 +251,7 @@ def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
         if len(kept) == len(rows):
             return
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, EPOCH_COLUMNS)
+        writer = csv.DictWriter(buffer, epoch_columns())
         writer.writeheader()
         writer.writerows(kept)
         atomic_write_text(path, buffer.getvalue())

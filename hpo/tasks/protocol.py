@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from hpo.config import StudyConfig
     from hpo.params import Param
     from hpo.study.trial_lookup import TrialCheckpoint
-    from hpo.training.loop import EpochCallback, EpochRecord, FitResult, StepCallback
+    from hpo.training.loop import (
+        EpochCallback,
+        EpochRecord,
+        FitResult,
+        LoopSettings,
+        StepCallback,
+    )
     from hpo.training.trivial import TrivialFloor
 
 
@@ -91,8 +97,9 @@ class Task(Protocol):
         seed: int,
         splits: Any,
         max_epochs: int | None = None,
-    ) -> Any:
-        """The training settings of one run: ``params`` within the study's limits."""
+    ) -> LoopSettings:
+        """The training settings of one run: ``params`` within the study's limits (the
+        loop's settings, extended with the task's own)."""
         ...
 
     def fit(

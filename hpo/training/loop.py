@@ -78,7 +78,9 @@ class LoopSettings:
     """How the loop trains: limits, reports, accumulation, clipping, warm-up, seed, AMP.
 
     ``report_every`` is ``auto``, a fraction of an epoch or a number of training examples
-    (:mod:`hpo.amounts`).
+    (:mod:`hpo.amounts`). Each task's settings extend these with its own fields (batches,
+    loss, decoding limits) and defaults (metric, clipping), and are handed to :func:`fit`
+    as they are: the loop reads only the fields declared here.
     """
 
     max_epochs: int

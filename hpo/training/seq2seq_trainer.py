@@ -53,30 +53,25 @@ SEQ2SEQ_TRAINER_PARAMS = (*SEQ2SEQ_FIT_PARAMS, *OPTIMIZER_PARAMS, *SEQ2SEQ_SCHED
 
 
 @dataclass
-class Seq2SeqSettings:
-    """What a trial's parameters and the study's limits say about one translation run.
+class Seq2SeqSettings(LoopSettings):
+    """What a trial's parameters and the study's limits say about one translation run: the
+    loop's settings and the translator's batches, loss and decoding limits.
 
     Example:
-        >>> Seq2SeqSettings.from_params({"batch_tokens": 800}, max_epochs=3).batch_tokens
-        800
+        >>> settings = Seq2SeqSettings.from_params({"batch_tokens": 800}, max_epochs=3)
+        >>> settings.batch_tokens, settings.metric, settings.clip_grad
+        (800, 'bleu', 1.0)
     """
 
-    max_epochs: int
     metric: str = "bleu"
     maximize: bool = True
-    batch_tokens: int = 2000
-    accumulate: int = 1
     clip_grad: float = 1.0
+    batch_tokens: int = 2000
     label_smoothing: float = 0.0
     teacher_forcing: float = 1.0
-    warmup_steps: int = 0
-    time_limit: float | None = None
-    seed: int = 0
-    amp: bool = True
     max_output_ratio: float = 1.5
     max_output_offset: int = 10
     bleu_tokenize: str = "13a"
-    report_every: str = "auto"
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> Seq2SeqSettings:
@@ -122,7 +117,7 @@ def fit_seq2seq(
         model,
         task,
         params,
-        loop_settings(settings),
+        settings,
         callbacks,
         device,
         after_step,
@@ -149,22 +144,6 @@ def translation_task(
         max_output_offset=settings.max_output_offset,
         amp=settings.amp,
         device=device,
-    )
-
-
-def loop_settings(settings: Seq2SeqSettings) -> LoopSettings:
-    """The loop's part of a translator's settings."""
-    return LoopSettings(
-        max_epochs=settings.max_epochs,
-        metric=settings.metric,
-        maximize=settings.maximize,
-        accumulate=settings.accumulate,
-        clip_grad=settings.clip_grad,
-        warmup_steps=settings.warmup_steps,
-        time_limit=settings.time_limit,
-        seed=settings.seed,
-        amp=settings.amp,
-        report_every=settings.report_every,
     )
 
 

@@ -52,19 +52,21 @@ TRAINER_PARAMS = (*FIT_PARAMS, *OPTIMIZER_PARAMS, *SCHEDULE_PARAMS)
 
 
 @dataclass
-class FitSettings:
-    """What a trial's parameters and the study's limits say about one training run."""
+class FitSettings(LoopSettings):
+    """What a trial's parameters and the study's limits say about one training run: the
+    loop's settings (one batch per step, no warm-up: no classifier parameter sets them)
+    and the classifier's batches.
 
-    max_epochs: int
+    Example:
+        >>> settings = FitSettings.from_params({"batch_size": 16}, max_epochs=3)
+        >>> settings.batch_size, settings.metric, settings.accumulate
+        (16, 'accuracy', 1)
+    """
+
     metric: str = "accuracy"
     maximize: bool = True
     batch_size: int = 64
-    clip_grad: float = 0.0
-    time_limit: float | None = None
-    seed: int = 0
-    amp: bool = True
     num_classes: int = 2
-    report_every: str = "auto"
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> FitSettings:
@@ -111,26 +113,12 @@ def fit(
         model,
         task,
         params,
-        loop_settings(settings),
+        settings,
         callbacks,
         device,
         after_step,
         checkpoint_dir,
         resume,
-    )
-
-
-def loop_settings(settings: FitSettings) -> LoopSettings:
-    """The loop's part of a classifier's settings: one batch per step, no warm-up."""
-    return LoopSettings(
-        max_epochs=settings.max_epochs,
-        metric=settings.metric,
-        maximize=settings.maximize,
-        clip_grad=settings.clip_grad,
-        time_limit=settings.time_limit,
-        seed=settings.seed,
-        amp=settings.amp,
-        report_every=settings.report_every,
     )
 
 

@@ -62,8 +62,10 @@ class ClassifierEvaluation:
         return "\n".join(lines)
 
 
-# What a classifier checkpoint must hold to be used without its study's data.
-CLASSIFIER_KEYS = ("params", "vocab_size", "num_classes", "label_names", "max_length")
+# The sizes a classifier is built with, and what else its checkpoint must hold to be used
+# without its study's data.
+CLASSIFIER_SIZES = ("vocab_size", "num_classes")
+CLASSIFIER_NEEDS = ("label_names", "max_length")
 
 
 def load_classifier(directory: Path, device: torch.device | str = "cpu"):
@@ -78,28 +80,14 @@ def load_classifier(directory: Path, device: torch.device | str = "cpu"):
             model, tokenizer, meta = load_classifier(Path("runs/demo/trial-7"))
             print(meta["label_names"], meta["value"])
     """
-    from hpo.checkpoints import load_checkpoint
+    from hpo.checkpoints import rebuild_model
     from hpo.data.tokenizer import Tokenizer
-    from hpo.models import build
     from hpo.tasks.classification.task import TOKENIZER_FILE
 
-    checkpoint = load_checkpoint(directory, device, task="classification")
-    missing = [key for key in CLASSIFIER_KEYS if key not in checkpoint]
-    if missing:
-        raise HpoError(
-            f"the checkpoint in {directory} lacks {', '.join(missing)} (written by an older "
-            "hpo); `hpo train` writes a complete one"
-        )
-    model = build(
-        "classification",
-        checkpoint["params"],
-        vocab_size=checkpoint["vocab_size"],
-        num_classes=checkpoint["num_classes"],
+    model, meta = rebuild_model(
+        directory, "classification", CLASSIFIER_SIZES, device, needed=CLASSIFIER_NEEDS
     )
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device).eval()
-    tokenizer = Tokenizer(directory / TOKENIZER_FILE, max_length=checkpoint["max_length"])
-    meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
+    tokenizer = Tokenizer(directory / TOKENIZER_FILE, max_length=meta["max_length"])
     return model, tokenizer, meta
 
 

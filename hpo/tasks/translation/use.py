@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import torch
 
 
+# The sizes a translator is built with, as its checkpoint records them.
+TRANSLATOR_SIZES = ("src_vocab_size", "tgt_vocab_size")
+
+
 def load_translator(directory: Path, device: torch.device | str = "cpu"):
     """The model (on ``device``, in eval mode), source and target tokenizers and metadata of a
     translation checkpoint.
@@ -28,24 +32,16 @@ def load_translator(directory: Path, device: torch.device | str = "cpu"):
             model, src_tok, tgt_tok, meta = load_translator(Path("runs/demo/trial-3"))
             print(meta["bleu"], meta["signature"])
     """
-    from hpo.checkpoints import load_checkpoint
+    from hpo.checkpoints import rebuild_model
     from hpo.data.tokenizer import Tokenizer
-    from hpo.models import build
     from hpo.tasks.translation.task import SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE
 
-    checkpoint = load_checkpoint(directory, device, task="translation")
-    model = build(
-        "translation",
-        checkpoint["params"],
-        src_vocab_size=checkpoint["src_vocab_size"],
-        tgt_vocab_size=checkpoint["tgt_vocab_size"],
+    model, meta = rebuild_model(
+        directory, "translation", TRANSLATOR_SIZES, device, needed=("max_length",)
     )
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device).eval()
-    max_length = checkpoint["max_length"]
+    max_length = meta["max_length"]
     src = Tokenizer(directory / SRC_TOKENIZER_FILE, max_length=max_length)
     tgt = Tokenizer(directory / TGT_TOKENIZER_FILE, max_length=max_length)
-    meta = {k: v for k, v in checkpoint.items() if k != "state_dict"}
     return model, src, tgt, meta
 
 
