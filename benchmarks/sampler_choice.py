@@ -52,16 +52,22 @@ SHARES = (0.25, 0.5, 1.0)
 
 
 def run_arm(arm: str, seed: int, args: argparse.Namespace) -> dict:
-    """``hpo optimize`` of one arm and seed in a temporary folder; its record."""
+    """``hpo optimize`` of one arm and seed in a temporary folder; its record.
+
+    The store is kept in ``--out`` (``seed<N>-<arm>.db``), so that a run stopped early can
+    still be summarized (``--summarize --first N``)."""
+    store = args.out / f"seed{seed}-{arm}.db"
+    store.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"sampler-{arm}-{seed}-") as tmp:
         work = Path(tmp)
         study_file, corpus = write_program_study(work, seed, args.threads, "cpu")
         study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
         study.update(ARMS[arm])
         study_file.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
-        storage = f"sqlite:///{work / 'hpo.db'}"
+        record = {"arm": arm, "seed": seed, "corpus": corpus, "threads": args.threads}
+        _save(args.out, record)  # trials come from the store until the run ends
         command = [sys.executable, "-m", "hpo", "optimize", "--study", str(study_file)]
-        command += ["--n-trials", str(args.trials), "--storage", storage]
+        command += ["--n-trials", str(args.trials), "--storage", f"sqlite:///{store}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("HPO_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         log = args.out / f"seed{seed}-{arm}.log"
@@ -71,18 +77,25 @@ def run_arm(arm: str, seed: int, args: argparse.Namespace) -> dict:
         wall = time.perf_counter() - began
         if done.returncode != 0:
             sys.exit(f"{arm}, seed {seed}: hpo optimize exited {done.returncode}; see {log}")
-        trials = optuna.load_study(study_name=study["name"], storage=storage).get_trials()
-    record = {
-        "arm": arm,
-        "seed": seed,
-        "corpus": corpus,
-        "threads": args.threads,
-        "wall_s": round(wall, 1),
+    record.update(stored_trials(store), wall_s=round(wall, 1))
+    _save(args.out, record)
+    return record
+
+
+def _save(folder: Path, record: dict) -> None:
+    path = folder / f"seed{record['seed']}-{record['arm']}.json"
+    path.write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
+def stored_trials(store: Path) -> dict:
+    """The states and trial rows of the one study in the SQLite file ``store``."""
+    storage = f"sqlite:///{store}"
+    (name,) = optuna.get_all_study_names(storage)
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials()
+    return {
         "states": dict(Counter(t.state.name.lower() for t in trials)),
         "trials": [_trial_row(t) for t in sorted(trials, key=lambda t: t.number)],
     }
-    (args.out / f"seed{seed}-{arm}.json").write_text(json.dumps(record, indent=1), "utf-8")
-    return record
 
 
 def _trial_row(trial: optuna.trial.FrozenTrial) -> dict:
@@ -117,22 +130,24 @@ def best_within(rows: list[dict], limit: float, key: str) -> float | None:
 def summary(records: dict[tuple[str, int], dict], arms: list[str], seeds: list[int]) -> str:
     lines = [
         "| seed | arm | best @25% trials | @50% | @100% | @ cheapest arm's examples "
-        "| examples (M) | train+val s | trials |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| @ cheapest arm's seconds | examples (M) | train+val s | trials |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     means: dict[str, list[float]] = {arm: [] for arm in arms}
     for seed in seeds:
         runs = {arm: records[(arm, seed)] for arm in arms}
         cheapest = min(sum(r["examples"] for r in run["trials"]) for run in runs.values())
+        quickest = min(sum(r["seconds"] for r in run["trials"]) for run in runs.values())
         for arm, run in runs.items():
             rows = run["trials"]
             n = len(rows)
             at = [best_within(rows, math.ceil(share * n), "count") for share in SHARES]
             by_examples = best_within(rows, cheapest, "examples")
+            by_seconds = best_within(rows, quickest, "seconds")
             examples = sum(r["examples"] for r in rows)
             seconds = sum(r["seconds"] for r in rows)
             states = ", ".join(f"{k} {v}" for k, v in sorted(run["states"].items()))
-            cells = " | ".join(_fmt(v) for v in [*at, by_examples])
+            cells = " | ".join(_fmt(v) for v in [*at, by_examples, by_seconds])
             lines.append(
                 f"| {seed} | {arm} | {cells} | {examples / 1e6:.2f} | {seconds:.0f} | {states} |"
             )
@@ -148,12 +163,22 @@ def summary(records: dict[tuple[str, int], dict], arms: list[str], seeds: list[i
     return "\n".join(lines)
 
 
-def summarize_saved(folders: list[Path]) -> None:
-    """The table of runs saved earlier (their JSON records), arms and seeds as found."""
+def summarize_saved(folders: list[Path], first: int | None) -> None:
+    """The table of runs saved earlier, arms and seeds as found; with ``first``, of each
+    run's first trials only (with one worker and a seed, a run's first N trials are those
+    of a run of N trials). A run stopped early is read from its store."""
     records = {}
     for folder in folders:
         for path in sorted(folder.glob("seed*.json")):
             record = json.loads(path.read_text(encoding="utf-8"))
+            if "trials" not in record:
+                record.update(stored_trials(path.with_suffix(".db")))
+            if first is not None:
+                record["trials"] = [r for r in record["trials"] if r["number"] < first]
+                done = [r for r in record["trials"] if r["state"] in ("complete", "pruned")]
+                if len(done) < first:
+                    sys.exit(f"{path.name}: {len(done)} of its first {first} trials finished")
+                record["states"] = dict(Counter(r["state"] for r in record["trials"]))
             for row in record["trials"]:
                 row["count"] = 1
             records[(record["arm"], record["seed"])] = record
@@ -183,9 +208,12 @@ def main() -> None:
         metavar="DIR",
         help="run nothing: the table of the runs saved in these --out folders",
     )
+    parser.add_argument(
+        "--first", type=int, help="with --summarize: each run's first N trials only"
+    )
     args = parser.parse_args()
     if args.summarize:
-        summarize_saved(args.summarize)
+        summarize_saved(args.summarize, args.first)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
