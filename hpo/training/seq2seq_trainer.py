@@ -21,7 +21,7 @@ from hpo.data.prepare_translation import TranslationSplits
 from hpo.params import fraction, integer, read_params, real
 from hpo.training import loop
 from hpo.training.builders import OPTIMIZER_PARAMS, SEQ2SEQ_SCHEDULE_PARAMS
-from hpo.training.loop import EpochCallback, FitResult, LoopSettings, StepCallback
+from hpo.training.loop import EpochCallback, FitResult, LoopSettings, ReportLimit, StepCallback
 from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT
 from hpo.training.translation_step import TranslationTask
 
@@ -77,6 +77,7 @@ class Seq2SeqSettings:
     max_output_offset: int = 10
     bleu_tokenize: str = "13a"
     report_every: str = "auto"
+    first_report_limit: ReportLimit | None = None  # set by a study's trial
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> Seq2SeqSettings:
@@ -165,6 +166,7 @@ def loop_settings(settings: Seq2SeqSettings) -> LoopSettings:
         seed=settings.seed,
         amp=settings.amp,
         report_every=settings.report_every,
+        first_report_limit=settings.first_report_limit,
     )
 
 

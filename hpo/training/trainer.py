@@ -25,6 +25,7 @@ from hpo.training.loop import (
     EpochRecord,
     FitResult,
     LoopSettings,
+    ReportLimit,
     StepCallback,
 )
 
@@ -65,6 +66,7 @@ class FitSettings:
     amp: bool = True
     num_classes: int = 2
     report_every: str = "auto"
+    first_report_limit: ReportLimit | None = None  # set by a study's trial
 
     @classmethod
     def from_params(cls, params: dict[str, Any], **limits: Any) -> FitSettings:
@@ -131,6 +133,7 @@ def loop_settings(settings: FitSettings) -> LoopSettings:
         seed=settings.seed,
         amp=settings.amp,
         report_every=settings.report_every,
+        first_report_limit=settings.first_report_limit,
     )
 
 
