@@ -49,8 +49,15 @@ def test_demo_runs_trials_and_prunes_some(demo_run):
     assert len(trials) >= 8
     assert TrialState.PRUNED in states
     assert TrialState.COMPLETE in states
-    # Every trial's learning curve is in the store, pruned ones included.
-    assert all(t.intermediate_values for t in trials)
+    # Every trial's learning curve is in the store, pruned ones included, but for a trial
+    # too slow to reach its first report within the demo's minute (a GRU on a loaded
+    # machine): it was stopped after its first steps, PRUNED with the reason.
+    slow = [t for t in trials if not t.intermediate_values]
+    for t in slow:
+        assert t.state == TrialState.PRUNED
+        assert t.user_attrs["stop_reason"].startswith("too slow: first report expected after ")
+        assert f"warning: trial {t.number} {t.user_attrs['stop_reason']}\n" in result.stdout
+    trials = [t for t in trials if t.intermediate_values]
     max_epochs = study.user_attrs["config"]["training"]["max_epochs"]
     for t in trials:
         # Steps count training examples: the demo's 2100 training texts make an epoch.
@@ -59,7 +66,7 @@ def test_demo_runs_trials_and_prunes_some(demo_run):
             assert max(t.intermediate_values) < max_epochs * 2100
     # The progress display printed one plain line per trial (not a terminal: no escapes).
     lines = [line for line in result.stdout.splitlines() if re.match(r"\[\d+/8\] trial", line)]
-    assert len(lines) == len(trials)
+    assert len(lines) == len(trials) + len(slow)
     assert "\x1b[" not in result.stdout
     assert "best=" in lines[-1]
     # While a trial trains, a plain line after each of its reports: which report, how far
@@ -92,6 +99,10 @@ def test_every_finished_trial_records_its_cost(demo_run):
     finished = load(cwd).get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
     assert {t.state for t in finished} == {TrialState.COMPLETE, TrialState.PRUNED}
     for t in finished:
+        if not t.intermediate_values:  # too slow to reach its first report in time
+            assert 0 < t.user_attrs["examples_seen"] < t.user_attrs["tokens_seen"]
+            assert t.user_attrs["train_seconds"] > 0 and t.user_attrs["val_seconds"] == 0
+            continue
         assert t.user_attrs["examples_seen"] == max(t.intermediate_values)
         assert t.user_attrs["tokens_seen"] > t.user_attrs["examples_seen"]
         assert t.user_attrs["train_seconds"] > t.user_attrs["val_seconds"] > 0

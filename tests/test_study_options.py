@@ -180,9 +180,12 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_study_goes_on(workdir, 
 
 
 def test_the_per_trial_time_limit_stops_training(workdir):
+    # One step an epoch of 280 texts: the first report comes within the limit (a trial
+    # whose first report cannot is refused instead: tests/test_too_slow_trials.py).
+    params = {"arch": "cnn", "embedding_dim": 16, "filter_sizes": "2", "num_filters": 8}
     study_file = write_study(
         workdir,
-        data={"source": "builtin", "size": 3000},
+        search_space={"params": {**params, "lr": 0.01, "batch_size": 512}},
         training={"max_epochs": 50, "trial_time_limit": "1s"},
         pruner={"type": "none"},
     )
@@ -190,7 +193,7 @@ def test_the_per_trial_time_limit_stops_training(workdir):
     trial = stored("tiny").get_trials()[0]
     assert trial.state == TrialState.COMPLETE
     assert trial.user_attrs["stop_reason"] == "time_limit"
-    assert len(trial.intermediate_values) < 50
+    assert 1 <= len(trial.intermediate_values) < 50
 
 
 def test_a_downloaded_dataset_offline_is_one_clear_line(workdir, capsys, monkeypatch):

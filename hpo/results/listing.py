@@ -21,6 +21,7 @@ from hpo.errors import BadInput
 from hpo.study.logs import trial_rows
 from hpo.study.storage import mask_url, open_storage, parse_storage_url, storage_failure
 from hpo.study.stored import load_stored_study, resolve_study
+from hpo.study.too_slow import stopped_before_reporting
 from hpo.study.trial_cost import TrialCost, trial_cost
 from hpo.study.trial_steps import epochs_reached, format_epochs
 
@@ -162,6 +163,8 @@ def _train_val(cost: TrialCost) -> str:
 
 
 def _note(trial: FrozenTrial) -> str:
+    if (reason := stopped_before_reporting(trial)) is not None:
+        return reason
     if trial.state == TrialState.PRUNED:
         return f"pruned at epoch {format_epochs(epochs_reached(trial))}"
     if trial.user_attrs.get("fail_reason"):

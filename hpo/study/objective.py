@@ -24,6 +24,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
+from hpo.study.too_slow import first_report_limit, prune_too_slow
 from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trial_state import RESUME_ATTR, drop_state, reports_so_far, take_over_state
@@ -31,7 +32,7 @@ from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.tasks import get_task
 from hpo.training import EpochRecord
 from hpo.training.device import describe, select_device
-from hpo.training.loop import EpochCallback
+from hpo.training.loop import EpochCallback, TooSlowError
 
 
 def trial_seed(study_seed: int, trial_number: int) -> int:
@@ -70,6 +71,8 @@ class Objective:
         self.fixed = space.fixed_values(config.search_space)
         # Set by the runner while a progress display is up: trial -> a report callback.
         self.progress: Callable[[optuna.Trial], EpochCallback] | None = None
+        # Set by the runner when the study has a timeout: its end, on the monotonic clock.
+        self.study_deadline: float | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -124,6 +127,9 @@ class Objective:
                 for record in reports_so_far(state_dir):
                     for callback in callbacks:
                         callback(record)
+            settings.first_report_limit = first_report_limit(
+                config.training.trial_time_limit, self.study_deadline
+            )
             result = task.fit(
                 model,
                 splits,
@@ -134,6 +140,8 @@ class Objective:
                 checkpoint_dir=state_dir,
                 resume=resume,
             )
+        except TooSlowError as error:
+            prune_too_slow(trial, error)
         finally:
             drop_state(state_dir)
         record_cost(trial, result)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from hpo.durations import format_duration
+from hpo.study.too_slow import stopped_before_reporting
 from hpo.study.trial_steps import epochs_reached, format_epochs
 
 if TYPE_CHECKING:
@@ -86,12 +87,17 @@ class ProgressDisplay:
         self.done += 1
         if self.quiet:
             return
-        text = self.line(trial)
+        warning = stopped_before_reporting(trial)
+        lines = [f"warning: trial {trial.number} {warning}"] if warning else []
+        lines.append(self.line(trial))
+        for text in lines:
+            if self._status is not None:
+                self.console.print(text, highlight=False, markup=False)
+            else:
+                print(text, flush=True)
         if self._status is not None:
-            self.console.print(text, highlight=False, markup=False)
             self._status.update(self._waiting_text())
         else:
-            print(text, flush=True)
             sys.stdout.flush()
 
     def trial_line(self, text: str) -> None:

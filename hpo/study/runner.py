@@ -173,6 +173,7 @@ class _Session:
             self.objective.progress = lambda trial: display.for_trial(
                 trial, self.config.metric, training.max_epochs, training.trial_time_limit, deadline
             )
+            self.objective.study_deadline = deadline
             try:
                 self.study.optimize(
                     self.objective,

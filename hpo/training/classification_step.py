@@ -82,6 +82,9 @@ class ClassificationTask:
         output = run_split(model, self.dev_subset, self, self.device)
         return output.loss, output.metrics(self.num_classes)
 
+    def validation_examples(self, subset: bool) -> int:
+        return len(self.dev_subset if subset and self.dev_subset is not None else self.dev)
+
     def state(self) -> dict[str, Any]:
         return {}
 

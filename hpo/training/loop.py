@@ -18,6 +18,10 @@ far, every random generator and, within an epoch, how far it got
 (:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
 an uninterrupted run.
 
+Given a ``first_report_limit``, a run that has not reported yet times its first optimizer
+steps and stops with :class:`TooSlowError` when its first report would come past the limit
+(:mod:`hpo.training.first_report`).
+
 What differs between tasks is behind :class:`TrainingTask`: the batches, what a batch's loss
 is normalised by, the loss itself and the validation.
 """
@@ -37,6 +41,7 @@ from torch import nn
 
 from hpo.training.builders import build_optimizer
 from hpo.training.epoch_progress import EpochProgress
+from hpo.training.first_report import FirstReportProbe, ReportLimit, TooSlowError
 from hpo.training.lr_schedule import LearningRate
 from hpo.training.metrics import is_better
 from hpo.training.records import EpochRecord, FitResult
@@ -58,7 +63,9 @@ __all__ = [
     "EpochRecord",
     "FitResult",
     "LoopSettings",
+    "ReportLimit",
     "StepCallback",
+    "TooSlowError",
     "TrainingTask",
     "fit",
 ]
@@ -78,9 +85,9 @@ class LoopSettings:
     """How the loop trains: limits, reports, accumulation, clipping, warm-up, seed, AMP.
 
     ``report_every`` is ``auto``, a fraction of an epoch or a number of training examples
-    (:mod:`hpo.amounts`). Each task's settings extend these with its own fields (batches,
-    loss, decoding limits) and defaults (metric, clipping), and are handed to :func:`fit`
-    as they are: the loop reads only the fields declared here.
+    (:mod:`hpo.amounts`). ``first_report_limit``: the time by which the first report must
+    come. Each task's settings extend these (batches, loss, decoding limits; defaults) and
+    are handed to :func:`fit` as they are: the loop reads only the fields declared here.
     """
 
     max_epochs: int
@@ -93,6 +100,7 @@ class LoopSettings:
     seed: int = 0
     amp: bool = True
     report_every: str = "auto"
+    first_report_limit: ReportLimit | None = None
 
 
 def fit(
@@ -115,7 +123,8 @@ def fit(
     masks of magnitude pruning are re-applied there). With ``checkpoint_dir``, ``last.pt``
     is written at every report and ``best.pt`` at every new best; with ``resume`` training
     continues from ``last.pt`` when it exists, within an epoch if it was written there.
-    ``result`` may be a subclass of :class:`FitResult` to fill.
+    ``result`` may be a subclass of :class:`FitResult` to fill. A run too slow for
+    ``settings.first_report_limit`` raises :class:`TooSlowError` after its first steps.
 
     Example:
         .. code-block:: python
@@ -130,7 +139,11 @@ def fit(
     run = _Run(model, task, params, settings, device, result, callbacks, checkpoint_dir)
     if resume and checkpoint_dir is not None and (checkpoint_dir / LAST_CHECKPOINT).is_file():
         run.restore(checkpoint_dir)
-    deadline = time.monotonic() + settings.time_limit if settings.time_limit else None
+    started = time.monotonic()
+    deadline = started + settings.time_limit if settings.time_limit else None
+    if settings.first_report_limit is not None and not run.result.history:
+        limit = settings.first_report_limit
+        run.probe = FirstReportProbe.for_run(limit, started, task, run.schedule.interval)
     first = run.epoch if run.progress is not None else run.epoch + 1
     for epoch in range(first, settings.max_epochs + 1):
         run.epoch = epoch
@@ -185,6 +198,8 @@ class _Run:
         # The epoch in progress (set when resuming within one); the clock of its training.
         self.progress: EpochProgress | None = None
         self.clock = time.perf_counter()
+        # Until the first report: whether it can come in time (set by ``fit``).
+        self.probe: FirstReportProbe | None = None
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
@@ -231,6 +246,8 @@ class _Run:
             self.tokens += window_tokens
             if deadline is not None and time.monotonic() > deadline:
                 return True
+            if self.probe is not None:
+                self._probe_first_report()
             # A multiple reached in the epoch's last step is left to the epoch's report.
             if progress.examples < self.epoch_examples and self.schedule.due(before, self.examples):
                 self.report(epoch_end=False)
@@ -239,6 +256,17 @@ class _Run:
                 self.model.train()
                 self.clock = time.perf_counter()
         return False
+
+    def _probe_first_report(self) -> None:
+        """Stop the run here if its first report cannot come in time."""
+        assert self.probe is not None
+        estimate = self.probe.after_step(self.examples, time.monotonic())
+        if estimate is None:
+            return
+        self.probe = None
+        if estimate.too_slow:
+            trained = self.train_seconds + time.perf_counter() - self.clock
+            raise TooSlowError(estimate, self.examples, self.tokens, trained)
 
     def _optimizer_step(self, epoch: int, after_step: Sequence[StepCallback]) -> None:
         self.step += 1
@@ -256,6 +284,7 @@ class _Run:
         an epoch's end, validated on all of dev, can be)."""
         progress = self.progress
         assert progress is not None
+        self.probe = None  # the first report came
         started = time.perf_counter()
         train_seconds = started - self.clock
         subset = None if epoch_end else self.task.validate_subset(self.model)

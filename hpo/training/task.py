@@ -61,6 +61,11 @@ class TrainingTask(Protocol[B]):
         subset would be all of dev."""
         ...
 
+    def validation_examples(self, subset: bool) -> int:
+        """Dev examples that a report validates: the subset's (all of dev where there is
+        none) within an epoch, all of dev at an epoch's end."""
+        ...
+
     def state(self) -> dict[str, Any]:
         """What the task keeps across a resume (stored in the checkpoints)."""
         ...

@@ -97,6 +97,11 @@ class TranslationTask:
             return None
         return self._validate(model, *self.dev_subset)
 
+    def validation_examples(self, subset: bool) -> int:
+        return len(
+            self.dev_subset[0] if subset and self.dev_subset is not None else self.splits.dev
+        )
+
     def _validate(
         self, model: nn.Module, dev: ParallelDataset, references: list[str]
     ) -> tuple[float, dict[str, float]]:

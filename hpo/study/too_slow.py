@@ -1,0 +1,80 @@
+"""Trials too slow to reach their first report in time: pruned before they spend the time.
+
+A trial's first report must come within its time limit (``training.trial_time_limit``) or,
+where it has none, before the study's ``timeout`` ends. The training loop measures the
+trial's first optimizer steps (:mod:`hpo.training.first_report`) and stops a trial that
+would miss it; the trial then ends PRUNED, with nothing reported to the pruner, so that
+Optuna's TPE ranks it below every pruned trial that reported (its learning curve is the
+shortest) and learns to avoid its region. Its ``stop_reason`` says why, in the words of
+:meth:`~hpo.training.first_report.FirstReportEstimate.reason`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, NoReturn
+
+import optuna
+
+from hpo.durations import format_duration
+from hpo.study.trial_cost import record_cost
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from hpo.training.first_report import ReportLimit, TooSlowError
+
+
+def first_report_limit(
+    trial_time_limit: float | None, study_deadline: float | None
+) -> ReportLimit | None:
+    """The time a trial starting now has for its first report: its time limit, else what is
+    left of the study's timeout (``study_deadline`` on the ``time.monotonic`` clock), else
+    None (no limit, nothing measured).
+
+    The study's end stops no trial (Optuna lets a running trial finish), but a trial that
+    cannot report before it gives the study nothing to learn from.
+
+    Example:
+        >>> first_report_limit(480.0, None).what
+        'the trial time limit of 8m'
+        >>> first_report_limit(None, time.monotonic() + 600).what
+        "the study's end (its timeout) 10m after the trial's start"
+        >>> first_report_limit(None, None) is None
+        True
+    """
+    from hpo.training.first_report import ReportLimit
+
+    if trial_time_limit:
+        return ReportLimit(
+            trial_time_limit, f"the trial time limit of {format_duration(trial_time_limit)}"
+        )
+    if study_deadline is None:
+        return None
+    left = max(0.0, study_deadline - time.monotonic())
+    return ReportLimit(
+        left, f"the study's end (its timeout) {format_duration(left)} after the trial's start"
+    )
+
+
+def prune_too_slow(trial: optuna.Trial, error: TooSlowError) -> NoReturn:
+    """End ``trial`` PRUNED with the reason and the cost of what it trained."""
+    reason = error.estimate.reason()
+    trial.set_user_attr("stop_reason", reason)
+    record_cost(trial, error)
+    raise optuna.TrialPruned(reason) from error
+
+
+def stopped_before_reporting(trial: FrozenTrial) -> str | None:
+    """Why a trial was pruned before its first report (too slow to reach it in time), else
+    None.
+
+    Example:
+        >>> trial = optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+        ...     user_attrs={"stop_reason": "too slow: first report expected after 9m"})
+        >>> stopped_before_reporting(trial)
+        'too slow: first report expected after 9m'
+    """
+    reason = trial.user_attrs.get("stop_reason")
+    pruned = trial.state.name == "PRUNED" and not trial.intermediate_values
+    return str(reason) if pruned and reason else None
