@@ -23,6 +23,7 @@ from hpo.params import Param
 from hpo.study.trial_lookup import TrialCheckpoint
 from hpo.tasks.classification import METRICS
 from hpo.tasks.protocol import CheckpointContent, StudySignature, Task, UseOptions
+from hpo.tasks.study_limits import study_limits
 from hpo.training.loop import EpochCallback, EpochRecord, FitResult, StepCallback
 from hpo.training.records import where
 from hpo.training.trainer import TRAINER_PARAMS, FitSettings, evaluate, fit
@@ -76,13 +77,7 @@ class ClassificationTask:
     ) -> FitSettings:
         return FitSettings.from_params(
             dict(params),
-            max_epochs=max_epochs or config.training.max_epochs,
-            metric=config.metric,
-            maximize=config.direction == "maximize",
-            time_limit=config.training.trial_time_limit,
-            seed=seed,
-            amp=config.training.amp,
-            report_every=config.training.report_every,
+            **study_limits(config, seed, max_epochs),
             num_classes=splits.num_classes,
         )
 

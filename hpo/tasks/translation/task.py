@@ -28,6 +28,7 @@ from hpo.models.init import INIT
 from hpo.params import Param
 from hpo.study.trial_lookup import TrialCheckpoint
 from hpo.tasks.protocol import CheckpointContent, StudySignature, Task, UseOptions
+from hpo.tasks.study_limits import study_limits
 from hpo.tasks.translation import METRICS
 from hpo.tasks.translation.signature import SIGNATURE_ATTR, bleu_signature, study_bleu_tokenize
 from hpo.training.loop import EpochCallback, EpochRecord, FitResult, StepCallback
@@ -98,13 +99,7 @@ class TranslationTask:
         limits = config.translation
         return Seq2SeqSettings.from_params(
             dict(params),
-            max_epochs=max_epochs or config.training.max_epochs,
-            metric=config.metric,
-            maximize=config.direction == "maximize",
-            time_limit=config.training.trial_time_limit,
-            seed=seed,
-            amp=config.training.amp,
-            report_every=config.training.report_every,
+            **study_limits(config, seed, max_epochs),
             max_output_ratio=limits.max_output_ratio,
             max_output_offset=limits.max_output_offset,
             bleu_tokenize=study_bleu_tokenize(config),
