@@ -19,11 +19,14 @@ import csv
 import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from hpo.config import load_study_config
 from hpo.config_sections import GettextData
-from hpo.data.gettext_catalogs import DEFAULT_LOCALE_DIR, domain_pairs, message_pairs
+from hpo.data.gettext_catalogs import DEFAULT_LOCALE_DIR, domain_pairs
+from hpo.data.parallel_sources import load_translation_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("program", "translation")
@@ -105,14 +108,15 @@ def write_translation_study(
     """The study file of the translation task; the file and a description."""
     data = {"source": "gettext", "src_lang": "en", "tgt_lang": LANGUAGE}
     study = _study("ttq-translation", "translation", data, "seq2seq.yaml", seed, threads, device)
-    # The gettext source's own defaults, so that the count is that of the corpus hpo reads.
-    source = GettextData(**data)
-    words = (source.min_words, source.max_words)
-    pairs = len(message_pairs(LANGUAGE, min_words=words[0], max_words=words[1]))
-    demo = _demo_size("translation-demo.yaml", "max_pairs")
+    # The corpora as hpo reads them (the gettext source's defaults; the demo's study file), so
+    # that the sizes compared are those trained on.
+    pairs, words = _corpus_size(GettextData(**data))
+    demo_file = ROOT / "studies" / "translation-demo.yaml"
+    demo_pairs, demo_words = _corpus_size(load_study_config(str(demo_file)).data)
     description = (
-        f"{pairs} English -> German gettext pairs of {words[0]}-{words[1]} words, "
-        f"{pairs / demo:.1f}x the demo's {demo} pairs (of up to 5 words)"
+        f"{pairs} English -> German gettext pairs ({words:,} words), "
+        f"{pairs / demo_pairs:.1f}x the demo's {demo_pairs} pairs and "
+        f"{words / demo_words:.1f}x its {demo_words:,} words"
     )
     return _write(directory, study), description
 
@@ -137,6 +141,14 @@ def _write(directory: Path, study: dict) -> Path:
     path = directory / f"{study['name']}.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
     return path
+
+
+def _corpus_size(data: Any) -> tuple[int, int]:
+    """Sentence pairs and words (both sides) of a translation data section, all splits."""
+    corpus = load_translation_corpus(data)
+    splits = (corpus.train, corpus.dev, corpus.test)
+    words = sum(len(text.split()) for p in splits for side in (p.src, p.tgt) for text in side)
+    return sum(len(p) for p in splits), words
 
 
 def _demo_size(study_file: str, field: str) -> int:
