@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,16 @@ def run_hpo(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600
     )
 
 
+def default_sigint() -> None:
+    """In a child before it starts: Ctrl-C's default action, as a terminal's process has it.
+
+    A test run started in the background (``make test &``, some CI runners) has SIGINT
+    ignored, and an ignored signal stays ignored in every child: ``hpo`` would never see the
+    SIGINT a test sends it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_hpo(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
     """Start the real ``hpo`` command in a child process (to signal or watch it)."""
     return subprocess.Popen(
@@ -50,6 +61,7 @@ def start_hpo(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 

@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tests.conftest import run_hpo, write_study
+from tests.conftest import default_sigint, run_hpo, write_study
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -33,6 +33,7 @@ def test_a_stop_signal_mid_trial_keeps_store_and_logs_consistent(tmp_path, signu
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     epochs_csv = tmp_path / "runs/tiny/epochs.csv"
     deadline = time.monotonic() + 120
