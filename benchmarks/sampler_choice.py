@@ -116,7 +116,16 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict:
 
 def best_within(rows: list[dict], limit: float, key: str) -> float | None:
     """The best value of the trials that finished before the running total of ``key``
-    passed ``limit`` (accuracy: higher is better)."""
+    passed ``limit`` (accuracy: higher is better).
+
+    Example:
+        >>> rows = [{"value": 0.5, "examples": 100}, {"value": None, "examples": 50},
+        ...         {"value": 0.7, "examples": 100}, {"value": 0.9, "examples": 10}]
+        >>> best_within(rows, 200, "examples"), best_within(rows, 250, "examples")
+        (0.5, 0.7)
+        >>> best_within(rows, 99, "examples") is None
+        True
+    """
     spent, best = 0.0, None
     for row in rows:
         spent += row[key]

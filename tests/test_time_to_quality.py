@@ -1,5 +1,6 @@
-"""The arithmetic of the time-to-quality benchmark (``benchmarks/quality_timeline.py``): its
-docstring examples, run as tests because pytest collects doctests only under ``hpo/``."""
+"""The arithmetic of the time-to-quality and sampler-choice benchmarks
+(``benchmarks/quality_timeline.py``, ``benchmarks/sampler_choice.py``): their docstring
+examples, run as tests because pytest collects doctests only under ``hpo/``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ import importlib.util
 from tests.conftest import PROJECT_ROOT
 
 
-def test_best_values_by_time_and_the_targets_are_computed_as_their_examples_say():
-    path = PROJECT_ROOT / "benchmarks" / "quality_timeline.py"
-    spec = importlib.util.spec_from_file_location("quality_timeline", path)
+def run_examples(name: str) -> doctest.TestResults:
+    path = PROJECT_ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return doctest.testmod(module)
 
-    result = doctest.testmod(module)
+
+def test_best_values_by_time_and_the_targets_are_computed_as_their_examples_say():
+    result = run_examples("quality_timeline")
 
     assert result.attempted >= 10
+    assert result.failed == 0
+
+
+def test_best_within_a_budget_of_examples_is_computed_as_its_examples_say():
+    result = run_examples("sampler_choice")
+
+    assert result.attempted >= 3
     assert result.failed == 0
