@@ -125,6 +125,9 @@ def run_plain(study_file: Path, budget: float, work: Path) -> ArmResult:
     from hpo.study.objective import seed_everything, trial_seed
 
     config, task, data, device = _prepared(study_file, work)
+    # Plain Optuna reports once an epoch, at the epoch's number as the step.
+    training = config.training.model_copy(update={"report_every": "1 epoch"})
+    config = config.model_copy(update={"training": training})
 
     def objective(trial: optuna.Trial) -> float:
         params = space.suggest(trial, config.search_space)
@@ -135,7 +138,7 @@ def run_plain(study_file: Path, budget: float, work: Path) -> ArmResult:
         settings = task.settings(config, params, seed, splits)
 
         def report(record) -> None:
-            trial.report(record.value(config.metric), record.epoch)
+            trial.report(record.value(config.metric), math.ceil(record.epoch))
             if trial.should_prune():
                 raise optuna.TrialPruned()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,7 +79,8 @@ def test_two_workers_share_one_study(tmp_path, storage):
     workers = {t.user_attrs["worker"] for t in trials}
     assert len(workers) == 2
     # The progress lines say which worker ran which trial.
-    assert sum(1 for line in out.splitlines() if " on " in line) == 20
+    finished = [line for line in out.splitlines() if line.startswith("[") and " on " in line]
+    assert len(finished) == 20
     assert_logs_agree(tmp_path / "runs/tiny", study)
 
 
@@ -119,11 +121,18 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
     pid = int(victim.user_attrs["worker"].split(":")[1].split("/")[0])
     os.kill(pid, signal.SIGKILL)
 
-    _, err = process.communicate(timeout=600)
+    out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     trials = study.get_trials()
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert [t.number for t in failed] == [victim.number]
+    # The killed trial keeps the cost of the reports it made.
+    assert failed[0].user_attrs["examples_seen"] == max(failed[0].intermediate_values)
+    assert failed[0].user_attrs["train_seconds"] > 0
+    # The parent showed the workers' trials report by report, read from the store: seconds
+    # long trials polled every half second.
+    report = r"^trial \d+: report \d+, epoch [\d.]+/6, [\d,]+ examples, \w+=\S+, [\d,]+ tokens/s"
+    assert re.search(report + r".* on \S+/w[01]$", out, re.MULTILINE), out
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
     assert len(retries) == 1
     retry = retries[0]

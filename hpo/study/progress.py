@@ -7,16 +7,19 @@ report, so that logs and pipes get no control characters.
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 
 from hpo.durations import format_duration
 from hpo.study.too_slow import stopped_before_reporting
-from hpo.study.trial_steps import epochs_reached, format_epochs
+from hpo.study.trial_cost import trial_cost
+from hpo.study.trial_steps import epochs_at, epochs_reached, format_epochs
 
 if TYPE_CHECKING:
     import optuna
@@ -161,18 +164,123 @@ class TrialProgress:
 
     def __call__(self, record: EpochRecord) -> None:
         self.count += 1
-        parts = [
-            f"trial {self.number}: report {self.count}",
-            f"epoch {format_epochs(record.epoch)}/{self.max_epochs}",
-        ]
-        if record.examples:
-            parts.append(f"{record.examples:,} examples")
-        parts.append(f"{self.metric}={record.value(self.metric):.4g}")
-        parts.append(f"{record.tokens_per_s:,.0f} tokens/s")
         now = time.monotonic()
-        if self.trial_limit is not None:
-            left = max(0.0, self.trial_limit - (now - self.started))
-            parts.append(f"{format_duration(left)} left in the trial")
-        if self.deadline is not None:
-            parts.append(f"{format_duration(max(0.0, self.deadline - now))} left in the study")
-        self.show(", ".join(parts))
+        trial_left = None if self.trial_limit is None else self.trial_limit - (now - self.started)
+        study_left = None if self.deadline is None else self.deadline - now
+        self.show(
+            report_line(
+                self.number,
+                self.count,
+                f"{format_epochs(record.epoch)}/{self.max_epochs}",
+                record.examples,
+                f"{self.metric}={record.value(self.metric):.4g}",
+                record.tokens_per_s,
+                trial_left,
+                study_left,
+            )
+        )
+
+
+def report_line(
+    number: int,
+    count: int,
+    epochs: str,
+    examples: int | None,
+    value: str,
+    tokens_per_s: float | None,
+    trial_left: float | None,
+    study_left: float | None,
+) -> str:
+    """One report of a running trial as the progress display shows it.
+
+    Example:
+        >>> print(report_line(4, 2, "1/10", 900, "bleu=3.1", None, 125.0, 60.0))
+        trial 4: report 2, epoch 1/10, 900 examples, bleu=3.1, 2m5s left in the trial, 1m left in...
+    """
+    parts = [f"trial {number}: report {count}", f"epoch {epochs}"]
+    if examples:
+        parts.append(f"{examples:,} examples")
+    parts.append(value)
+    if tokens_per_s is not None:
+        parts.append(f"{tokens_per_s:,.0f} tokens/s")
+    if trial_left is not None:
+        parts.append(f"{format_duration(max(0.0, trial_left))} left in the trial")
+    if study_left is not None:
+        parts.append(f"{format_duration(max(0.0, study_left))} left in the study")
+    return ", ".join(parts)
+
+
+class StoredReports:
+    """The progress of trials that other processes train, read from the store: called with
+    the study's trials, it shows each new report of a running trial as :class:`TrialProgress`
+    does, with the worker that runs it.
+
+    Tokens per second come from the cost the trial records at each report
+    (:mod:`hpo.study.trial_cost`); ``deadline`` is the study's end on the ``time.monotonic``
+    clock, None where there is none.
+
+    Example:
+        >>> import optuna
+        >>> from optuna.trial import TrialState
+        >>> trial = optuna.trial.create_trial(state=TrialState.RUNNING,
+        ...     intermediate_values={500: 0.4, 1000: 0.62},
+        ...     user_attrs={"epoch_examples": 2000, "tokens_seen": 24000,
+        ...                 "train_seconds": 12.0, "worker": "gpu1:42/w0"})
+        >>> lines = []
+        >>> reports = StoredReports(lines.append, "f1", max_epochs=10,
+        ...                         trial_limit=None, deadline=None)
+        >>> trial.number = 7
+        >>> reports([trial]); reports([trial])  # the second read finds nothing new
+        >>> len(lines)
+        1
+        >>> print(lines[0])
+        trial 7: report 2, epoch 0.5/10, 1,000 examples, f1=0.62, 2,000 tokens/s on gpu1:42/w0
+    """
+
+    def __init__(
+        self,
+        show: Callable[[str], None],
+        metric: str,
+        max_epochs: int,
+        trial_limit: float | None,
+        deadline: float | None,
+    ):
+        self.show = show
+        self.metric = metric
+        self.max_epochs = max_epochs
+        self.trial_limit = trial_limit
+        self.deadline = deadline
+        self.shown: dict[int, int] = {}  # reports shown, by trial number
+
+    def __call__(self, trials: Sequence[FrozenTrial]) -> None:
+        for trial in trials:
+            count = len(trial.intermediate_values)
+            if trial.state != TrialState.RUNNING or count <= self.shown.get(trial.number, 0):
+                continue
+            self.shown[trial.number] = count
+            self.show(self.line(trial, count))
+
+    def line(self, trial: FrozenTrial, count: int) -> str:
+        step = max(trial.intermediate_values)
+        cost = trial_cost(trial)
+        tokens_per_s = None
+        if cost.tokens_seen and cost.train_seconds:
+            tokens_per_s = cost.tokens_seen / cost.train_seconds
+        trial_left = None
+        if self.trial_limit is not None and trial.datetime_start is not None:
+            # Optuna stamps trials with the local wall clock.
+            ran = (datetime.datetime.now() - trial.datetime_start).total_seconds()
+            trial_left = self.trial_limit - ran
+        study_left = None if self.deadline is None else self.deadline - time.monotonic()
+        text = report_line(
+            trial.number,
+            count,
+            f"{format_epochs(epochs_at(trial, step))}/{self.max_epochs}",
+            step,
+            f"{self.metric}={trial.intermediate_values[step]:.4g}",
+            tokens_per_s,
+            trial_left,
+            study_left,
+        )
+        worker = trial.user_attrs.get("worker")
+        return f"{text} on {worker}" if worker else text

@@ -44,8 +44,9 @@ class PruningCallback:
     reports in a row, its loss not falling between them, is pruned too, with the reason in
     its ``stop_reason``; not at its last report (the end of epoch ``max_epochs``), where
     stopping saves nothing. A pruned trial records where it stopped (``pruned_at_epoch``,
-    ``pruned_at_examples``) and its cost (:mod:`hpo.study.trial_cost`); every trial records
-    its ``epoch_examples`` at its first report, so that its steps can be read as epochs.
+    ``pruned_at_examples``); every trial records its cost so far at each report
+    (:mod:`hpo.study.trial_cost`), and its ``epoch_examples`` at its first report, so that
+    its steps can be read as epochs.
 
     Example:
         .. code-block:: python
@@ -76,12 +77,14 @@ class PruningCallback:
         step = record.examples
         self.trial.report(value, step)
         self.cost.add(record)
+        # Every report, not only at the end: the parent of several workers shows a running
+        # trial's speed from it, and a trial whose worker is killed keeps what it spent.
+        record_cost(self.trial, self.cost)
         hopeless = self._hopeless(value, record.val_loss, step, record.epoch_examples)
         if hopeless or self.trial.should_prune():
             epoch = format_epochs(record.epoch)
             self.trial.set_user_attr("pruned_at_epoch", float(record.epoch))
             self.trial.set_user_attr("pruned_at_examples", step)
-            record_cost(self.trial, self.cost)
             where = f"epoch {epoch} ({step} examples)"
             reason = f"pruned at {where} ({self.metric}={value:.4f})"
             if hopeless and self.floor is not None:

@@ -24,7 +24,7 @@ from hpo.study.library_output import routes_library_output
 from hpo.study.logs import sync_logs, write_trials_csv
 from hpo.study.objective import Objective
 from hpo.study.params_check import check_search_space
-from hpo.study.progress import ProgressDisplay
+from hpo.study.progress import ProgressDisplay, StoredReports
 from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
@@ -200,7 +200,16 @@ class _Session:
             gpus=torch.cuda.device_count() if torch.cuda.is_available() else 0,
         )
         interrupted = False
+        training = self.config.training
+        deadline = time.monotonic() + timeout if timeout else None
         with ProgressDisplay(self.study, n_trials, show_worker=True) as display:
+            reports = StoredReports(
+                display.trial_line,
+                self.config.metric,
+                training.max_epochs,
+                training.trial_time_limit,
+                deadline,
+            )
             try:
                 run_pool(
                     pool,
@@ -209,6 +218,7 @@ class _Session:
                     timeout,
                     self.config.seed,
                     on_finished=lambda trial: display(self.study, trial),
+                    on_poll=reports,
                 )
             except KeyboardInterrupt:
                 interrupted = True

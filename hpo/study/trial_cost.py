@@ -3,11 +3,11 @@ and the report.
 
 Training records ``examples_seen`` and ``tokens_seen`` (training examples and tokens, all
 epochs together), ``train_seconds`` and ``val_seconds`` (time in training steps and in
-validation); the objective records ``device``. A trial that completes records its
-:class:`~hpo.training.FitResult`'s totals; a pruned one raises out of training, so the pruning
-callback records the totals of the reports it saw. Trials of older stores have none of
-these, and a store written by other programs may hold anything under these names: a value
-that is not of its kind reads as missing, never as an error.
+validation); the objective records ``device``. The pruning callback records the totals
+of the reports seen so far at each report, so a running, pruned or killed trial has them;
+a trial that completes records its :class:`~hpo.training.FitResult`'s totals. Trials of
+older stores have none of these, and a store written by other programs may hold anything
+under these names: a value that is not of its kind reads as missing, never as an error.
 
 Example:
     >>> import optuna

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
@@ -200,9 +201,11 @@ def run_pool(
     n_workers: int,
     timeout: float | None,
     seed: int | None,
-    on_finished,
+    on_finished: Callable[[optuna.trial.FrozenTrial], None],
+    on_poll: Callable[[list[optuna.trial.FrozenTrial]], None] | None = None,
 ) -> None:
-    """Run ``n_trials`` over ``n_workers`` processes; ``on_finished(trial)`` for each new one.
+    """Run ``n_trials`` over ``n_workers`` processes; ``on_finished(trial)`` for each new one,
+    and ``on_poll(trials)`` with all the study's trials each time the store is read.
 
     Raises ``KeyboardInterrupt`` after the workers have stopped when interrupted.
     """
@@ -212,7 +215,10 @@ def run_pool(
     worker_shares = shares(n_trials, n_workers)
 
     def report_new() -> None:
-        for trial in pool.study.get_trials(deepcopy=False):
+        trials = pool.study.get_trials(deepcopy=False)
+        if on_poll is not None:
+            on_poll(trials)
+        for trial in trials:
             if trial.state.is_finished() and trial.number not in seen:
                 seen.add(trial.number)
                 on_finished(trial)
