@@ -173,6 +173,30 @@ def test_under_full_teacher_forcing_the_decoder_runs_the_target_in_one_call(
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"arch": "rnn", "attention": "multiplicative", "hidden_size": 12},
+        {"arch": "rnn", "attention": "additive", "hidden_size": 12},
+        {"arch": "rnn", "attention": "none", "hidden_size": 12, "tie_embeddings": True},
+        {"arch": "transformer", "layers": 1, "d_model": 16, "heads": 2, "ff_dim": 32},
+    ],
+    ids=["multiplicative", "additive", "tied", "transformer"],
+)
+def test_logits_at_real_target_positions_only_are_those_of_the_whole_batch(params):
+    # Training asks for the logits of real target tokens only (padding skips the output
+    # layer); they must be the full batch's at those positions, in row-major order.
+    model = build("translation", {**params, "dropout": 0.0}, **SIZES)
+    src, lengths = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]]), torch.tensor([4, 2])
+    tgt_in = torch.tensor([[2, 11, 12, 13, 14], [2, 15, 16, 0, 0]])
+    real = tgt_in != 0
+
+    kept = model(src, lengths, tgt_in, 1.0, real)
+
+    assert kept.shape == (int(real.sum()), model(src, lengths, tgt_in).size(-1))
+    torch.testing.assert_close(kept, model(src, lengths, tgt_in)[real])
+
+
 def test_additive_attention_keeps_the_step_loop():
     model = build("translation", {"attention": "additive", "hidden_size": 8}, **SIZES)
     assert not model.decoder.runs_whole_sequences

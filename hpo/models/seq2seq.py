@@ -220,8 +220,11 @@ class Decoder(nn.Module):
         )
         return self._output(x, memory, context), new_state
 
-    def forward_sequence(self, tgt_in: torch.Tensor, state: RecurrentState) -> torch.Tensor:
-        """Logits [B, T, V] of every position of ``tgt_in`` [B, T] (the gold previous tokens).
+    def forward_sequence(
+        self, tgt_in: torch.Tensor, state: RecurrentState, keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits [B, T, V] of every position of ``tgt_in`` [B, T] (the gold previous tokens);
+        with ``keep`` (bool [B, T]) only those of the kept positions, [N, V].
 
         The same logits as :meth:`step` over ``tgt_in`` one token at a time, with each
         layer's recurrence run in one call.
@@ -239,19 +242,28 @@ class Decoder(nn.Module):
             out, _ = functional_call(self._sequence_rnns[i], weights, (x, first))
             out = out + x if self.residual and i > 0 else out
             x = self.dropout(out) if i + 1 < len(self.cells) else out
-        return self._output(x, state.memory)
+        return self._output(x, state.memory, keep=keep)
 
     def _output(
-        self, x: torch.Tensor, memory: Memory, context: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        memory: Memory,
+        context: torch.Tensor | None = None,
+        keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Top-layer states [B, H] or [B, T, H] and the attention context (additive: the
-        step's own; multiplicative: attended here) -> logits over the vocabulary."""
+        step's own; multiplicative: attended here) -> logits over the vocabulary, at the
+        ``keep`` positions only where given."""
         if isinstance(self.attention, MultiplicativeAttention):
             # Luong: attend with the new top-layer state.
             context, _ = self.attention(x, memory.keys, memory.states, memory.mask)
         if context is not None and self.combine is not None:
             x = torch.tanh(self.combine(torch.cat([x, context], dim=-1)))
         x = self.dropout(x)
+        if keep is not None:
+            # The vocabulary projection is about half of a small model's arithmetic: padded
+            # positions, whose logits no loss reads, skip it.
+            x = x[keep]
         if self.pre_output is not None:
             x = self.pre_output(x)
         return self.output(x)
@@ -347,8 +359,10 @@ class Seq2Seq(nn.Module):
         src_lengths: torch.Tensor,
         tgt_in: torch.Tensor,
         teacher_forcing: float = 1.0,
+        keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits [B, T, V] for every target position.
+        """Logits [B, T, V] for every target position; with ``keep`` (bool [B, T]) only
+        those of the kept positions, [N, V] in row-major order.
 
         Under full teacher forcing the decoder runs the whole target at once where its
         attention allows (see :class:`Decoder`). With ``teacher_forcing`` below 1, each step
@@ -357,7 +371,7 @@ class Seq2Seq(nn.Module):
         """
         state = self.encode(src, src_lengths)
         if teacher_forcing >= 1.0 and self.decoder.runs_whole_sequences:
-            return self.decoder.forward_sequence(tgt_in, state)
+            return self.decoder.forward_sequence(tgt_in, state, keep)
         inputs = tgt_in[:, 0]
         outputs = []
         for t in range(tgt_in.size(1)):
@@ -366,7 +380,8 @@ class Seq2Seq(nn.Module):
             if t + 1 < tgt_in.size(1):
                 use_gold = teacher_forcing >= 1.0 or float(torch.rand(())) < teacher_forcing
                 inputs = tgt_in[:, t + 1] if use_gold else logits.argmax(-1).detach()
-        return torch.stack(outputs, dim=1)
+        logits = torch.stack(outputs, dim=1)
+        return logits if keep is None else logits[keep]
 
 
 def build_seq2seq(values: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:

@@ -325,7 +325,11 @@ class Transformer(nn.Module):
         )
 
     def _decode(
-        self, tgt: torch.Tensor, state: TransformerState, cached: bool
+        self,
+        tgt: torch.Tensor,
+        state: TransformerState,
+        cached: bool,
+        keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, TransformerState]:
         x = self._embed(tgt, self.tgt_embedding, self.tgt_positions, state.position)
         keys, values = [], []
@@ -335,7 +339,8 @@ class Transformer(nn.Module):
             x, k, v = layer(x, cache, source, state.source_mask)
             keys.append(k)
             values.append(v)
-        logits = self.output(self.decoder_norm(x))
+        x = self.decoder_norm(x)
+        logits = self.output(x if keep is None else x[keep])
         position = state.position + tgt.size(1)
         new_state = TransformerState(
             state.source_keys,
@@ -360,15 +365,17 @@ class Transformer(nn.Module):
         src_lengths: torch.Tensor,
         tgt_in: torch.Tensor,
         teacher_forcing: float = 1.0,
+        keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits [B, T, V] for every target position, all at once under a causal mask.
+        """Logits [B, T, V] for every target position, all at once under a causal mask; with
+        ``keep`` (bool [B, T]) only those of the kept positions, [N, V] in row-major order.
 
         A Transformer always trains under full teacher forcing: ``teacher_forcing`` is part
         of the signature all translation models share, and values below 1 are refused.
         """
         if teacher_forcing < 1.0:
             raise ValueError("a Transformer trains under full teacher forcing (1.0) only")
-        logits, _ = self._decode(tgt_in, self.encode(src, src_lengths), cached=False)
+        logits, _ = self._decode(tgt_in, self.encode(src, src_lengths), cached=False, keep=keep)
         return logits
 
 

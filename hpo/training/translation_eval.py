@@ -104,8 +104,9 @@ def evaluate_translation(
     for batch in data.batches(batch_tokens):
         batch = batch.to(device)
         with torch.autocast(device.type, enabled=use_amp):
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
-        nll += float(loss_fn(logits.float().flatten(0, 1), batch.tgt_out.flatten()))
+            real = batch.tgt_out != PAD_ID
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in, 1.0, real)
+        nll += float(loss_fn(logits.float(), batch.tgt_out[real]))
         n_tokens += batch.n_tgt_tokens
     hypotheses = translate_dataset(
         model,

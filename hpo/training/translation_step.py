@@ -85,8 +85,9 @@ class TranslationTask:
         return batch.n_real, batch.n_padded
 
     def loss_sum(self, model: nn.Module, batch: TranslationBatch) -> torch.Tensor:
-        logits = model(batch.src, batch.src_lengths, batch.tgt_in, self.teacher_forcing)
-        return self.loss_fn(logits.float().flatten(0, 1), batch.tgt_out.flatten())
+        real = batch.tgt_out != PAD_ID
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in, self.teacher_forcing, real)
+        return self.loss_fn(logits.float(), batch.tgt_out[real])
 
     def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
         """Dev perplexity and greedy-decoded BLEU/chrF against the raw dev references."""
