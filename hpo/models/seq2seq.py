@@ -260,9 +260,7 @@ class Decoder(nn.Module):
         if context is not None and self.combine is not None:
             x = torch.tanh(self.combine(torch.cat([x, context], dim=-1)))
         x = self.dropout(x)
-        if keep is not None:
-            # The vocabulary projection is about half of a small model's arithmetic: padded
-            # positions, whose logits no loss reads, skip it.
+        if keep is not None:  # padding, whose logits no loss reads, skips the projection
             x = x[keep]
         if self.pre_output is not None:
             x = self.pre_output(x)
@@ -386,19 +384,8 @@ class Seq2Seq(nn.Module):
 
 def build_seq2seq(values: dict[str, Any], src_vocab_size: int, tgt_vocab_size: int) -> Seq2Seq:
     """The recurrent translation model that ``values`` (every declared parameter) describe."""
-    return Seq2Seq(
-        src_vocab_size,
-        tgt_vocab_size,
-        cell=values["cell"],
-        embedding_dim=values["embedding_dim"],
-        hidden_size=values["hidden_size"],
-        num_layers=values["num_layers"],
-        bidirectional=values["bidirectional"],
-        residual=values["residual"],
-        attention=values["attention"],
-        dropout=values["dropout"],
-        tie_embeddings=values["tie_embeddings"],
-    )
+    names = [p.name for p in SEQ2SEQ_PARAMS]
+    return Seq2Seq(src_vocab_size, tgt_vocab_size, **{n: values[n] for n in names})
 
 
 RNN_SEQ2SEQ = register(Family("rnn", "translation", ("rnn",), SEQ2SEQ_PARAMS, build_seq2seq))

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.registry import Family, register
@@ -217,8 +217,7 @@ class Transformer(nn.Module):
         d_model: Width of every layer's input and output.
         heads: Attention heads; must divide ``d_model``.
         ff_dim: Width of the feed-forward sublayers.
-        dropout: On the embeddings and on every sublayer's output (Vaswani et al.'s
-            residual dropout).
+        dropout: On the embeddings and every sublayer's output (residual dropout).
         attention_dropout: On the attention weights. Off by default (as in fairseq): with
             it, PyTorch's CPU attention leaves its fused kernel for a slower one.
         positions: ``"sinusoidal"`` (fixed, any length) or ``"learned"`` (one vector for
@@ -253,7 +252,7 @@ class Transformer(nn.Module):
         max_positions: int = 1024,
     ):
         super().__init__()
-        if layers < 1 or d_model < 1 or heads < 1 or ff_dim < 1:
+        if min(layers, d_model, heads, ff_dim) < 1:
             raise ValueError("layers, d_model, heads and ff_dim must be at least 1")
         if d_model % heads:
             raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
@@ -263,10 +262,8 @@ class Transformer(nn.Module):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {rate}")
         if share_embeddings and src_vocab_size != tgt_vocab_size:
-            raise ValueError(
-                f"share_embeddings needs vocabularies of one size, got {src_vocab_size} "
-                f"(source) and {tgt_vocab_size} (target)"
-            )
+            sizes = f"{src_vocab_size} (source) and {tgt_vocab_size} (target)"
+            raise ValueError(f"share_embeddings needs vocabularies of one size, got {sizes}")
         self.d_model, self.heads = d_model, heads
         self.tgt_embedding = self._embedding(tgt_vocab_size, d_model)
         self.src_embedding = (
@@ -325,11 +322,7 @@ class Transformer(nn.Module):
         )
 
     def _decode(
-        self,
-        tgt: torch.Tensor,
-        state: TransformerState,
-        cached: bool,
-        keep: torch.Tensor | None = None,
+        self, tgt: torch.Tensor, state: TransformerState, cached: bool, keep: Tensor | None = None
     ) -> tuple[torch.Tensor, TransformerState]:
         x = self._embed(tgt, self.tgt_embedding, self.tgt_positions, state.position)
         keys, values = [], []
@@ -339,8 +332,7 @@ class Transformer(nn.Module):
             x, k, v = layer(x, cache, source, state.source_mask)
             keys.append(k)
             values.append(v)
-        x = self.decoder_norm(x)
-        logits = self.output(x if keep is None else x[keep])
+        logits = self.output(self.decoder_norm(x if keep is None else x[keep]))
         position = state.position + tgt.size(1)
         new_state = TransformerState(
             state.source_keys,
