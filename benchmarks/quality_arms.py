@@ -125,9 +125,7 @@ def run_plain(study_file: Path, budget: float, work: Path) -> ArmResult:
     from hpo.study.objective import seed_everything, trial_seed
 
     config, task, data, device = _prepared(study_file, work)
-    # Plain Optuna reports once an epoch, at the epoch's number as the step.
-    training = config.training.model_copy(update={"report_every": "1 epoch"})
-    config = config.model_copy(update={"training": training})
+    config = _once_an_epoch(config)  # and reports the epoch's number as the step
 
     def objective(trial: optuna.Trial) -> float:
         params = space.suggest(trial, config.search_space)
@@ -173,6 +171,7 @@ def run_start(study_file: Path, budget: float, work: Path) -> ArmResult:
     from hpo.study.objective import seed_everything, trial_seed
 
     config, task, data, device = _prepared(study_file, work)
+    config = _once_an_epoch(config)
     point = config.search_space.start
     if point is None:
         sys.exit(f"{study_file}: its search space has no start point")
@@ -205,6 +204,14 @@ def run_start(study_file: Path, budget: float, work: Path) -> ArmResult:
     within = _within(events, budget)
     note = f"{len(events)} validation(s), stopped by {stop}"
     return ArmResult("start", within, {"epochs within the budget": len(within)}, note)
+
+
+def _once_an_epoch(config):
+    """``config`` validating on all of dev at each epoch's end only, as a plain training loop
+    does: no reports on a dev subset within epochs, whose noisy values would also make a
+    best-so-far curve look better than all of dev would."""
+    training = config.training.model_copy(update={"report_every": "1 epoch"})
+    return config.model_copy(update={"training": training})
 
 
 class BudgetSpent(Exception):
