@@ -53,6 +53,10 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
     torch.set_num_threads(args.threads)
     runs: dict = {}
     for arm in ARMS:
+        path = args.out / f"{task}-seed{seed}-{arm}.json"
+        if arm not in args.arms:  # an earlier run's record, for the table
+            runs[arm] = json.loads(path.read_text(encoding="utf-8"))
+            continue
         with tempfile.TemporaryDirectory(prefix=f"ttq-{task}-{arm}-") as tmp:
             work = Path(tmp)
             study_file, corpus = WRITERS[task](work, seed, args.threads, args.device)
@@ -79,7 +83,6 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
             "threads": args.threads,
             "device": args.device,
         }
-        path = args.out / f"{task}-seed{seed}-{arm}.json"
         path.write_text(json.dumps(record, indent=1), encoding="utf-8")
         print(
             f"{task} seed {seed} {arm}: {row_values(record)}  trials {result.trials} "
@@ -108,6 +111,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/time_to_quality"))
     parser.add_argument("--threads", type=int, default=None, help="torch threads of every arm")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        choices=ARMS,
+        default=list(ARMS),
+        help="arms to run; the others' records are read from an earlier run in --out",
+    )
     args = parser.parse_args()
     try:
         budget = parse_duration(args.budget)
