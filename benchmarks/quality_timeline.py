@@ -106,18 +106,21 @@ def row_values(record: dict) -> str:
 
 
 def table(results: dict) -> str:
-    """Markdown: best dev value by share of the budget per task, seed and arm; the targets."""
+    """Markdown: best dev value by share of the budget per task, seed and arm; the targets
+    where all three arms have a record."""
     lines = [
         "| task | seed | arm | 10% | 25% | 50% | 100% | trials |",
         "|---|---:|---|---:|---:|---:|---:|---|",
     ]
     notes = []
     for (task, seed), runs in results.items():
-        for arm in ARMS:
+        for arm in (arm for arm in ARMS if arm in runs):
             r = runs[arm]
             values = " | ".join(_fmt(v) for v in r["checkpoints"].values())
             trials = ", ".join(f"{n} {state}" for state, n in sorted(r["trials"].items()))
             lines.append(f"| {task} | {seed} | {arm} | {values} | {trials or '-'} |")
+        if not set(ARMS) <= runs.keys():  # an arm neither run now nor recorded before
+            continue
         v = verdict(runs)
         share = v["share to reach plain"]
         if runs["plain"]["checkpoints"]["100%"] is None:

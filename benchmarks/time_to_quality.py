@@ -54,8 +54,9 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
     runs: dict = {}
     for arm in ARMS:
         path = args.out / f"{task}-seed{seed}-{arm}.json"
-        if arm not in args.arms:  # an earlier run's record, for the table
-            runs[arm] = json.loads(path.read_text(encoding="utf-8"))
+        if arm not in args.arms:  # an earlier run's record, if any, for the table
+            if path.exists():
+                runs[arm] = json.loads(path.read_text(encoding="utf-8"))
             continue
         with tempfile.TemporaryDirectory(prefix=f"ttq-{task}-{arm}-") as tmp:
             work = Path(tmp)
@@ -116,7 +117,7 @@ def main() -> None:
         nargs="+",
         choices=ARMS,
         default=list(ARMS),
-        help="arms to run; the others' records are read from an earlier run in --out",
+        help="arms to run; the others' records are read from an earlier run in --out, if there",
     )
     args = parser.parse_args()
     try:
@@ -138,7 +139,7 @@ def main() -> None:
     results = {
         (task, seed): run_task(task, seed, budget, args) for task in tasks for seed in args.seeds
     }
-    corpora = sorted({(r["hpo"]["task"], r["hpo"]["corpus"]) for r in results.values()})
+    corpora = sorted({(r["task"], r["corpus"]) for runs in results.values() for r in runs.values()})
     text = table(results)
     command = "python benchmarks/time_to_quality.py " + " ".join(sys.argv[1:])
     header = [f"machine: {machine()}", f"command: {command}"]

@@ -269,10 +269,16 @@ class TrainingConfig(_Strict):
     ``report_every``: a fraction of an epoch (``0.25``) or a number of training examples
     (``"5000 examples"``); ``auto`` is the smaller of one epoch and 5000 examples. Every
     epoch's end is reported too.
+
+    ``trial_share``: where the study has a timeout, no trial trains longer than this share
+    of it (a quarter by default), so that one slow trial cannot spend most of a short
+    budget; the trial's time limit is the smaller of this and ``trial_time_limit``.
+    ``null`` lifts the cap.
     """
 
     max_epochs: int = Field(10, ge=1)
     trial_time_limit: Duration | None = None
+    trial_share: float | None = Field(0.25, gt=0, le=1)
     report_every: str = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True

@@ -173,7 +173,7 @@ def test_a_trial_too_slow_for_its_time_limit_is_pruned_with_the_reason(
 def test_without_a_time_limit_a_trial_that_cannot_report_before_the_study_ends_is_pruned(
     workdir,
 ):
-    study = slow_study(workdir)
+    study = slow_study(workdir, trial_share=None)
     assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "5s"]) == 0
     trial = stored_trial("slow")
     assert trial.state.name == "PRUNED" and trial.intermediate_values == {}
@@ -182,6 +182,42 @@ def test_without_a_time_limit_a_trial_that_cannot_report_before_the_study_ends_i
         rf"past the study's end \(its timeout\) {EXPECTED} after the trial's start",
         trial.user_attrs["stop_reason"],
     )
+
+
+def test_with_a_timeout_a_trial_too_slow_for_its_share_of_it_is_pruned(workdir):
+    study = slow_study(workdir, trial_share=0.25)
+    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "20s"]) == 0
+    trial = stored_trial("slow")
+    assert trial.state.name == "PRUNED" and trial.intermediate_values == {}
+    assert re.fullmatch(
+        rf"too slow: first report expected after {EXPECTED} \(at {RATE}\), "
+        r"past its share of the study's timeout \(0.25 x 20s = 5s\)",
+        trial.user_attrs["stop_reason"],
+    )
+
+
+def test_no_trial_trains_longer_than_its_share_of_the_study_timeout(workdir):
+    # Tiny epochs that report well within the share; 1000 of them would take minutes.
+    study = write_study(
+        workdir,
+        search_space={
+            "params": {
+                "arch": "cnn",
+                "embedding_dim": 16,
+                "filter_sizes": "2,3",
+                "num_filters": 8,
+                "lr": 0.01,
+                "batch_size": 64,
+            }
+        },
+        training={"max_epochs": 1000, "trial_share": 0.2},
+    )
+    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "30s"]) == 0
+    trial = stored_trial("tiny")
+    assert (trial.state.name, trial.user_attrs["stop_reason"]) == ("COMPLETE", "time_limit")
+    # 6 s of training, and the trial's set-up before it and its ending after.
+    assert 6 < (trial.datetime_complete - trial.datetime_start).total_seconds() < 15
+    assert len(trial.intermediate_values) < 1000
 
 
 def test_a_trial_with_room_to_spare_runs_its_epochs(workdir, capsys):

@@ -24,7 +24,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
-from hpo.study.too_slow import first_report_limit, prune_too_slow
+from hpo.study.too_slow import first_report_limit, prune_too_slow, trial_limit
 from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trial_state import RESUME_ATTR, drop_state, reports_so_far, take_over_state
@@ -71,7 +71,9 @@ class Objective:
         self.fixed = space.fixed_values(config.search_space)
         # Set by the runner while a progress display is up: trial -> a report callback.
         self.progress: Callable[[optuna.Trial], EpochCallback] | None = None
-        # Set by the runner when the study has a timeout: its end, on the monotonic clock.
+        # Set by the runner when the study has a timeout: its length, and its end on the
+        # monotonic clock.
+        self.study_timeout: float | None = None
         self.study_deadline: float | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -127,9 +129,11 @@ class Objective:
                 for record in reports_so_far(state_dir):
                     for callback in callbacks:
                         callback(record)
-            settings.first_report_limit = first_report_limit(
-                config.training.trial_time_limit, self.study_deadline
+            limit = trial_limit(
+                config.training.trial_time_limit, config.training.trial_share, self.study_timeout
             )
+            settings.time_limit = limit.seconds if limit else None
+            settings.first_report_limit = first_report_limit(limit, self.study_deadline)
             result = task.fit(
                 model,
                 splits,

@@ -1,6 +1,7 @@
 """Trials too slow to reach their first report in time: pruned before they spend the time.
 
-A trial's first report must come within its time limit (``training.trial_time_limit``) or,
+A trial's first report must come within its time limit (the smaller of
+``training.trial_time_limit`` and ``training.trial_share`` of the study's ``timeout``) or,
 where it has none, before the study's ``timeout`` ends. The training loop measures the
 trial's first optimizer steps (:mod:`hpo.training.first_report`) and stops a trial that
 would miss it; the trial then ends PRUNED, with nothing reported to the pruner, so that
@@ -25,18 +26,51 @@ if TYPE_CHECKING:
     from hpo.training.first_report import ReportLimit, TooSlowError
 
 
-def first_report_limit(
-    trial_time_limit: float | None, study_deadline: float | None
+def trial_limit(
+    trial_time_limit: float | None, share: float | None, timeout: float | None
 ) -> ReportLimit | None:
-    """The time a trial starting now has for its first report: its time limit, else what is
-    left of the study's timeout (``study_deadline`` on the ``time.monotonic`` clock), else
-    None (no limit, nothing measured).
+    """How long one trial may train, and what sets that limit in words: the smaller of the
+    trial time limit and ``share`` of the study's ``timeout``; None where neither is set.
+
+    A quarter of the budget by default, because on a short budget one slow trial that
+    leads its rungs (nothing better has reached them yet) would otherwise train to its
+    last epoch and leave the search a handful of minutes.
+
+    Example:
+        >>> trial_limit(480.0, 0.25, 600.0).what
+        "its share of the study's timeout (0.25 x 10m = 2m30s)"
+        >>> trial_limit(60.0, 0.25, 600.0).what
+        'the trial time limit of 1m'
+        >>> trial_limit(None, None, 600.0) is None
+        True
+    """
+    from hpo.training.first_report import ReportLimit
+
+    limits = []
+    if trial_time_limit:
+        what = f"the trial time limit of {format_duration(trial_time_limit)}"
+        limits.append(ReportLimit(trial_time_limit, what))
+    if share and timeout:
+        what = (
+            f"its share of the study's timeout ({share:g} x {format_duration(timeout)} "
+            f"= {format_duration(share * timeout)})"
+        )
+        limits.append(ReportLimit(share * timeout, what))
+    return min(limits, key=lambda limit: limit.seconds, default=None)
+
+
+def first_report_limit(
+    limit: ReportLimit | None, study_deadline: float | None
+) -> ReportLimit | None:
+    """The time a trial starting now has for its first report: its time limit (from
+    :func:`trial_limit`), else what is left of the study's timeout (``study_deadline`` on
+    the ``time.monotonic`` clock), else None (no limit, nothing measured).
 
     The study's end stops no trial (Optuna lets a running trial finish), but a trial that
     cannot report before it gives the study nothing to learn from.
 
     Example:
-        >>> first_report_limit(480.0, None).what
+        >>> first_report_limit(trial_limit(480.0, None, None), None).what
         'the trial time limit of 8m'
         >>> first_report_limit(None, time.monotonic() + 600).what
         "the study's end (its timeout) 10m after the trial's start"
@@ -45,10 +79,8 @@ def first_report_limit(
     """
     from hpo.training.first_report import ReportLimit
 
-    if trial_time_limit:
-        return ReportLimit(
-            trial_time_limit, f"the trial time limit of {format_duration(trial_time_limit)}"
-        )
+    if limit is not None:
+        return limit
     if study_deadline is None:
         return None
     left = max(0.0, study_deadline - time.monotonic())
