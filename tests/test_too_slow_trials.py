@@ -6,6 +6,7 @@ warning. A trial with room to spare is not touched."""
 from __future__ import annotations
 
 import csv
+import datetime
 import re
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from hpo.training.loop import LoopSettings, ReportLimit, TooSlowError, fit
 from tests.conftest import write_study
 
 RATE = r"[\d,.]+ examples/s"
+TINY_CNN = {"arch": "cnn", "embedding_dim": 16, "filter_sizes": "2,3", "num_filters": 8, "lr": 0.01}
 EXPECTED = r"(?:\d+[dhm])*\d+s"
 
 
@@ -133,7 +135,11 @@ def slow_study(workdir, **fields):
 
 
 def stored_trial(name: str) -> optuna.trial.FrozenTrial:
-    return optuna.load_study(study_name=name, storage="sqlite:///runs/hpo.db").trials[0]
+    return stored_trial_number(name, 0)
+
+
+def stored_trial_number(name: str, number: int) -> optuna.trial.FrozenTrial:
+    return optuna.load_study(study_name=name, storage="sqlite:///runs/hpo.db").trials[number]
 
 
 def test_a_trial_too_slow_for_its_time_limit_is_pruned_with_the_reason(
@@ -170,28 +176,24 @@ def test_a_trial_too_slow_for_its_time_limit_is_pruned_with_the_reason(
     ]
 
 
-def test_without_a_time_limit_a_trial_that_cannot_report_before_the_study_ends_is_pruned(
-    workdir,
+@pytest.mark.parametrize(
+    ("share", "timeout", "limit"),
+    [
+        # No time limit of its own: the study's end is the limit.
+        (None, "5s", rf"the study's end \(its timeout\) {EXPECTED} after the trial's start"),
+        (0.25, "20s", r"its share of the study's timeout \(0.25 x 20s = 5s\)"),
+    ],
+    ids=["study end", "share"],
+)
+def test_with_a_timeout_a_trial_that_cannot_report_in_time_is_pruned(
+    workdir, share, timeout, limit
 ):
-    study = slow_study(workdir, trial_share=None)
-    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "5s"]) == 0
+    study = slow_study(workdir, trial_share=share)
+    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", timeout]) == 0
     trial = stored_trial("slow")
     assert trial.state.name == "PRUNED" and trial.intermediate_values == {}
     assert re.fullmatch(
-        rf"too slow: first report expected after {EXPECTED} \(at {RATE}\), "
-        rf"past the study's end \(its timeout\) {EXPECTED} after the trial's start",
-        trial.user_attrs["stop_reason"],
-    )
-
-
-def test_with_a_timeout_a_trial_too_slow_for_its_share_of_it_is_pruned(workdir):
-    study = slow_study(workdir, trial_share=0.25)
-    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "20s"]) == 0
-    trial = stored_trial("slow")
-    assert trial.state.name == "PRUNED" and trial.intermediate_values == {}
-    assert re.fullmatch(
-        rf"too slow: first report expected after {EXPECTED} \(at {RATE}\), "
-        r"past its share of the study's timeout \(0.25 x 20s = 5s\)",
+        rf"too slow: first report expected after {EXPECTED} \(at {RATE}\), past {limit}",
         trial.user_attrs["stop_reason"],
     )
 
@@ -200,16 +202,7 @@ def test_no_trial_trains_longer_than_its_share_of_the_study_timeout(workdir):
     # Tiny epochs that report well within the share; 1000 of them would take minutes.
     study = write_study(
         workdir,
-        search_space={
-            "params": {
-                "arch": "cnn",
-                "embedding_dim": 16,
-                "filter_sizes": "2,3",
-                "num_filters": 8,
-                "lr": 0.01,
-                "batch_size": 64,
-            }
-        },
+        search_space={"params": {**TINY_CNN, "batch_size": 64}},
         training={"max_epochs": 1000, "trial_share": 0.2},
     )
     assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "30s"]) == 0
@@ -220,20 +213,40 @@ def test_no_trial_trains_longer_than_its_share_of_the_study_timeout(workdir):
     assert len(trial.intermediate_values) < 1000
 
 
+def test_a_start_point_trains_until_the_study_ends_and_sampled_trials_get_their_share(workdir):
+    lr = {"type": "float", "low": 1e-3, "high": 3e-2, "log": True}
+    study = write_study(
+        workdir,
+        search_space={"params": {**TINY_CNN, "lr": lr, "batch_size": 64}, "start": {"lr": 0.01}},
+        training={"max_epochs": 1000, "trial_share": 0.1},
+        pruner={"type": "none"},
+    )
+    began = datetime.datetime.now()
+    assert main(["optimize", "--study", str(study), "--timeout", "12s"]) == 0
+    ended = datetime.datetime.now()
+    # The start point is not held to 1.2 s: it trains until the study's end, and ends by it
+    # (its last validation included), where Optuna would let it run on.
+    (start,) = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
+    assert start.params == {"lr": 0.01} and start.user_attrs["start_point"] is True
+    assert (start.state.name, start.user_attrs["stop_reason"]) == ("COMPLETE", "time_limit")
+    assert 9 < start.user_attrs["time_limit_s"] <= 12
+    assert start.datetime_complete - began < datetime.timedelta(seconds=14)
+    assert ended - began < datetime.timedelta(seconds=16)
+
+    # A sampled trial is: a tenth of the 20 s timeout.
+    assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "20s"]) == 0
+    sampled = stored_trial_number("tiny", 1)
+    assert "start_point" not in sampled.user_attrs
+    assert (sampled.state.name, sampled.user_attrs["stop_reason"]) == ("COMPLETE", "time_limit")
+    assert sampled.user_attrs["time_limit_s"] == 2.0
+    assert (sampled.datetime_complete - sampled.datetime_start).total_seconds() < 8
+
+
 def test_a_trial_with_room_to_spare_runs_its_epochs(workdir, capsys):
     # 35 steps an epoch: the first report comes after the steps are measured.
     study = write_study(
         workdir,
-        search_space={
-            "params": {
-                "arch": "cnn",
-                "embedding_dim": 16,
-                "filter_sizes": "2,3",
-                "num_filters": 8,
-                "lr": 0.01,
-                "batch_size": 8,
-            }
-        },
+        search_space={"params": {**TINY_CNN, "batch_size": 8}},
         training={"max_epochs": 2, "trial_time_limit": "1m"},
     )
     assert main(["optimize", "--study", str(study), "--n-trials", "1"]) == 0

@@ -279,3 +279,42 @@ def test_a_study_over_both_families_trains_and_uses_a_transformer(parallel_files
     trial = str(transformer.number)
     assert main(["evaluate", "--study", str(study_file), "--trial", trial, "--split", "dev"]) == 0
     assert f"BLEU = {transformer.value:.2f}" in capsys.readouterr().out
+
+
+def test_with_searched_vocabularies_every_trial_ends_its_epochs_at_the_same_steps(
+    parallel_files,
+):
+    """The length filter counts subwords, so each vocabulary keeps its own number of training
+    pairs; the pruner's steps are scaled to the split as loaded, so that every trial's epoch
+    ends (validated on all of dev) fall on the rungs in whole epochs."""
+    space = {
+        "params": {
+            "src_vocab_size": {"type": "categorical", "choices": [100, 300]},
+            "cell": "gru",
+            "attention": "none",
+            "embedding_dim": 32,
+            "hidden_size": 32,
+            "lr": 0.01,
+            "batch_tokens": 100,
+        }
+    }
+    study_file = write_translation_study(
+        parallel_files,
+        search_space=space,
+        translation={"max_tokens": 9},
+        training={"max_epochs": 2, "report_every": "0.5 epoch", "threads": 1},
+    )
+    assert main(["grid-search", "--study", str(study_file)]) == 0
+
+    loaded = len(SHORT)
+    assert stored().user_attrs["epoch_examples"] == loaded
+    kept = {}
+    for trial in stored().get_trials():
+        assert trial.state.name == "COMPLETE"
+        assert trial.user_attrs["epoch_examples"] == loaded  # the unit of its steps
+        steps = sorted(trial.intermediate_values)
+        assert loaded in steps and 2 * loaded in steps  # both epoch ends
+        assert len(steps) == 4  # and one report half-way through each
+        kept[trial.params["src_vocab_size"]] = trial.user_attrs["examples_seen"] // 2
+    # Subwords of the smaller vocabulary are shorter, so its filter drops more pairs.
+    assert kept[100] < kept[300] <= loaded

@@ -24,7 +24,8 @@ from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
-from hpo.study.too_slow import first_report_limit, prune_too_slow, trial_limit
+from hpo.study.start_points import START_ATTR
+from hpo.study.too_slow import prune_too_slow, trial_limit
 from hpo.study.trial_cost import record_cost
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trial_state import RESUME_ATTR, drop_state, reports_so_far, take_over_state
@@ -69,8 +70,11 @@ class Objective:
         self.worker = worker_name()
         self.epoch_log = EpochLog(study_dir / "epochs.csv", worker=self.worker)
         self.fixed = space.fixed_values(config.search_space)
-        # Set by the runner while a progress display is up: trial -> a report callback.
-        self.progress: Callable[[optuna.Trial], EpochCallback] | None = None
+        # The epoch the pruner's resources are counted in (see hpo.study.pruning.pruner_step).
+        self.study_epoch = self.task.epoch_examples(config, data)
+        # Set by the runner while a progress display is up: (trial, its time limit in
+        # seconds) -> a report callback.
+        self.progress: Callable[[optuna.Trial, float | None], EpochCallback] | None = None
         # Set by the runner when the study has a timeout: its length, and its end on the
         # monotonic clock.
         self.study_timeout: float | None = None
@@ -116,10 +120,22 @@ class Objective:
             task.floor(config, splits),
             first_rung(config.pruner),
             config.training.max_epochs,
+            self.study_epoch,
         )
+        # Known-good configurations get their full training; sampled ones a share of the
+        # budget at most (see hpo.study.too_slow.trial_limit).
+        training = config.training
+        share = None if trial.user_attrs.get(START_ATTR) else training.trial_share
+        limit = trial_limit(
+            training.trial_time_limit, share, self.study_timeout, self.study_deadline
+        )
+        settings.time_limit = settings.first_report_limit = None
+        if limit is not None:
+            settings.time_limit, settings.first_report_limit = limit.seconds, limit
+            trial.set_user_attr("time_limit_s", round(limit.seconds, 1))
         callbacks: list[EpochCallback] = [log_epoch]
         if self.progress is not None:
-            callbacks.append(self.progress(trial))
+            callbacks.append(self.progress(trial, settings.time_limit))
         callbacks.append(pruning)
         state_dir = trial_dir(self.study_dir, trial.number)
         resume = take_over_state(trial, self.study_dir)
@@ -129,11 +145,6 @@ class Objective:
                 for record in reports_so_far(state_dir):
                     for callback in callbacks:
                         callback(record)
-            limit = trial_limit(
-                config.training.trial_time_limit, config.training.trial_share, self.study_timeout
-            )
-            settings.time_limit = limit.seconds if limit else None
-            settings.first_report_limit = first_report_limit(limit, self.study_deadline)
             result = task.fit(
                 model,
                 splits,

@@ -216,7 +216,8 @@ class StoredReports:
     does, with the worker that runs it.
 
     Tokens per second come from the cost the trial records at each report
-    (:mod:`hpo.study.trial_cost`); ``deadline`` is the study's end on the ``time.monotonic``
+    (:mod:`hpo.study.trial_cost`), the time left in the trial from the ``time_limit_s`` it
+    records when it starts; ``deadline`` is the study's end on the ``time.monotonic``
     clock, None where there is none.
 
     Example:
@@ -227,8 +228,7 @@ class StoredReports:
         ...     user_attrs={"epoch_examples": 2000, "tokens_seen": 24000,
         ...                 "train_seconds": 12.0, "worker": "gpu1:42/w0"})
         >>> lines = []
-        >>> reports = StoredReports(lines.append, "f1", max_epochs=10,
-        ...                         trial_limit=None, deadline=None)
+        >>> reports = StoredReports(lines.append, "f1", max_epochs=10, deadline=None)
         >>> trial.number = 7
         >>> reports([trial]); reports([trial])  # the second read finds nothing new
         >>> len(lines)
@@ -242,13 +242,11 @@ class StoredReports:
         show: Callable[[str], None],
         metric: str,
         max_epochs: int,
-        trial_limit: float | None,
         deadline: float | None,
     ):
         self.show = show
         self.metric = metric
         self.max_epochs = max_epochs
-        self.trial_limit = trial_limit
         self.deadline = deadline
         self.shown: dict[int, int] = {}  # reports shown, by trial number
 
@@ -267,16 +265,17 @@ class StoredReports:
         if cost.tokens_seen and cost.train_seconds:
             tokens_per_s = cost.tokens_seen / cost.train_seconds
         trial_left = None
-        if self.trial_limit is not None and trial.datetime_start is not None:
+        limit = trial.user_attrs.get("time_limit_s")
+        if isinstance(limit, (int, float)) and trial.datetime_start is not None:
             # Optuna stamps trials with the local wall clock.
             ran = (datetime.datetime.now() - trial.datetime_start).total_seconds()
-            trial_left = self.trial_limit - ran
+            trial_left = limit - ran
         study_left = None if self.deadline is None else self.deadline - time.monotonic()
         text = report_line(
             trial.number,
             count,
             f"{format_epochs(epochs_at(trial, step))}/{self.max_epochs}",
-            step,
+            cost.examples_seen or step,
             f"{self.metric}={trial.intermediate_values[step]:.4g}",
             tokens_per_s,
             trial_left,

@@ -36,6 +36,28 @@ def first_rung(config: PrunerConfig) -> DataAmount | None:
     return parse_amount(config.min_resource, "min_resource")
 
 
+def pruner_step(examples: int, epoch_examples: int, study_epoch: int) -> int:
+    """The step a trial reports ``examples`` seen at, in epochs of ``epoch_examples``: the
+    examples themselves where its epoch is the study's (``study_epoch``, what the pruner's
+    resources in epochs were counted in), else scaled to the study's epoch.
+
+    Translation trials that search the vocabulary sizes filter their training pairs by
+    length in subwords, so each trial's epoch is a little shorter than the split as loaded.
+    Scaled, every trial's epoch ends fall on the same steps, where SuccessiveHalving's rungs
+    in whole epochs are: the rungs compare values of all of dev, and a trial that its time
+    limit stops at an epoch's end still reaches the rung there.
+
+    Example:
+        >>> pruner_step(5000, 22000, 22000)  # a classifier: steps are examples
+        5000
+        >>> pruner_step(16252, 16252, 16297)  # the end of a filtered translation epoch
+        16297
+    """
+    if not epoch_examples or epoch_examples == study_epoch:
+        return examples
+    return examples * study_epoch // epoch_examples
+
+
 class PruningCallback:
     """At every report: ``trial.report(value, step=examples seen)``; raise ``TrialPruned``
     when told to.
@@ -46,7 +68,9 @@ class PruningCallback:
     stopping saves nothing. A pruned trial records where it stopped (``pruned_at_epoch``,
     ``pruned_at_examples``); every trial records its cost so far at each report
     (:mod:`hpo.study.trial_cost`), and its ``epoch_examples`` at its first report, so that
-    its steps can be read as epochs.
+    its steps can be read as epochs. ``study_epoch``: the epoch the pruner's resources were
+    counted in; a trial whose own epoch differs reports at steps scaled to it
+    (:func:`pruner_step`).
 
     Example:
         .. code-block:: python
@@ -61,8 +85,10 @@ class PruningCallback:
         floor: TrivialFloor | None = None,
         first_rung: DataAmount | None = None,
         max_epochs: int | None = None,
+        study_epoch: int | None = None,
     ):
         self.trial = trial
+        self.study_epoch = study_epoch
         self.metric = metric
         self.floor = floor
         self.first_rung = first_rung
@@ -71,21 +97,22 @@ class PruningCallback:
         self._before: tuple[bool, float] | None = None  # (at the floor, loss) of the last report
 
     def __call__(self, record: EpochRecord) -> None:
+        steps_epoch = self.study_epoch or record.epoch_examples
         if self.cost.examples_seen == 0:  # the first report
-            self.trial.set_user_attr("epoch_examples", record.epoch_examples)
+            self.trial.set_user_attr("epoch_examples", steps_epoch)
         value = record.value(self.metric)
-        step = record.examples
+        step = pruner_step(record.examples, record.epoch_examples, steps_epoch)
         self.trial.report(value, step)
         self.cost.add(record)
         # Every report, not only at the end: the parent of several workers shows a running
         # trial's speed from it, and a trial whose worker is killed keeps what it spent.
         record_cost(self.trial, self.cost)
-        hopeless = self._hopeless(value, record.val_loss, step, record.epoch_examples)
+        hopeless = self._hopeless(value, record.val_loss, step, steps_epoch)
         if hopeless or self.trial.should_prune():
             epoch = format_epochs(record.epoch)
             self.trial.set_user_attr("pruned_at_epoch", float(record.epoch))
-            self.trial.set_user_attr("pruned_at_examples", step)
-            where = f"epoch {epoch} ({step} examples)"
+            self.trial.set_user_attr("pruned_at_examples", record.examples)
+            where = f"epoch {epoch} ({record.examples} examples)"
             reason = f"pruned at {where} ({self.metric}={value:.4f})"
             if hopeless and self.floor is not None:
                 reason = self.floor.reason(value, where)

@@ -12,7 +12,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import RetryConfig
-from hpo.study.start_points import ORIGIN_ATTR
+from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 
 RETRY_OF_ATTR = "retry_of"  # the number of the first trial of these params
 ATTEMPT_ATTR = "retry"  # 1 for the first retry, 2 for the second, ...
@@ -46,6 +46,7 @@ def retry_failed_trial(study: optuna.Study, trial: FrozenTrial, retry: RetryConf
             ORIGIN_ATTR: f"retry {attempt} of trial {first} ({kind})",
             RETRY_OF_ATTR: first,
             ATTEMPT_ATTR: attempt,
+            **({START_ATTR: True} if trial.user_attrs.get(START_ATTR) else {}),
         },
     )
     return True

@@ -29,7 +29,6 @@ from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
 from hpo.study.study_signature import agree_on_signature
-from hpo.study.too_slow import trial_limit
 from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.tasks import get_task
@@ -169,10 +168,9 @@ class _Session:
         interrupted = False
         deadline = time.monotonic() + timeout if timeout else None
         training = self.config.training
-        limit = self.trial_seconds(timeout)
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
             callbacks = [self.after_trial, display, *(extra_callbacks or [])]
-            self.objective.progress = lambda trial: display.for_trial(
+            self.objective.progress = lambda trial, limit: display.for_trial(
                 trial, self.config.metric, training.max_epochs, limit, deadline
             )
             self.objective.study_timeout = timeout
@@ -210,7 +208,6 @@ class _Session:
                 display.trial_line,
                 self.config.metric,
                 training.max_epochs,
-                self.trial_seconds(timeout),
                 deadline,
             )
             try:
@@ -230,12 +227,6 @@ class _Session:
         summary = self.summary(interrupted)
         summary.abandoned_workers = len(pool.abandoned)
         return summary
-
-    def trial_seconds(self, timeout: float | None) -> float | None:
-        """How long one trial may train in a run of ``timeout`` seconds (None: no limit)."""
-        training = self.config.training
-        limit = trial_limit(training.trial_time_limit, training.trial_share, timeout)
-        return limit.seconds if limit else None
 
     def close(self) -> None:
         sync_logs(self.study, self.study_dir)

@@ -22,6 +22,9 @@ from hpo.errors import BadInput, HpoError
 from hpo.space import FixedParam, FloatParam, IntParam, SearchSpace, value_problem
 
 ORIGIN_ATTR = "origin"
+# Set on a known-good configuration's trial (and kept by its retries): it is not held to
+# ``training.trial_share`` of the study's timeout.
+START_ATTR = "start_point"
 
 
 @dataclass
@@ -130,7 +133,8 @@ def enqueue(study: optuna.Study, points: list[StartPoint], echo: Callable[[str],
     """Put ``points`` in the study's queue, skipping any configuration it already has."""
     before = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     for point in points:
-        study.enqueue_trial(point.params, {ORIGIN_ATTR: point.origin}, skip_if_exists=True)
+        attrs = {ORIGIN_ATTR: point.origin, START_ATTR: True}
+        study.enqueue_trial(point.params, attrs, skip_if_exists=True)
     added = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,))) - before
     if points:
         skipped = f", {len(points) - added} already run" if added < len(points) else ""

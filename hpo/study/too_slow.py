@@ -1,8 +1,8 @@
 """Trials too slow to reach their first report in time: pruned before they spend the time.
 
-A trial's first report must come within its time limit (the smaller of
-``training.trial_time_limit`` and ``training.trial_share`` of the study's ``timeout``) or,
-where it has none, before the study's ``timeout`` ends. The training loop measures the
+A trial's first report must come within its time limit (:func:`trial_limit`: the smallest
+of ``training.trial_time_limit``, ``training.trial_share`` of the study's ``timeout`` and
+what is left of the study when the trial starts). The training loop measures the
 trial's first optimizer steps (:mod:`hpo.training.first_report`) and stops a trial that
 would miss it; the trial then ends PRUNED, with nothing reported to the pruner, so that
 Optuna's TPE ranks it below every pruned trial that reported (its learning curve is the
@@ -27,21 +27,31 @@ if TYPE_CHECKING:
 
 
 def trial_limit(
-    trial_time_limit: float | None, share: float | None, timeout: float | None
+    trial_time_limit: float | None,
+    share: float | None,
+    timeout: float | None,
+    deadline: float | None,
 ) -> ReportLimit | None:
-    """How long one trial may train, and what sets that limit in words: the smaller of the
-    trial time limit and ``share`` of the study's ``timeout``; None where neither is set.
+    """How long a trial starting now may train, and what sets that limit, in words: the
+    smallest of the trial time limit, ``share`` of the study's ``timeout`` and what is left
+    of the study (``deadline``, its end on the ``time.monotonic`` clock); None where none
+    is set. The same limit is the one its first report must come within.
 
-    A quarter of the budget by default, because on a short budget one slow trial that
-    leads its rungs (nothing better has reached them yet) would otherwise train to its
-    last epoch and leave the search a handful of minutes.
+    The share is a quarter of the budget by default, because on a short budget one slow
+    trial that leads its rungs (nothing better has reached them yet) would otherwise train
+    to its last epoch and leave the search a handful of minutes. The study's end stops a
+    trial too: Optuna lets a running trial finish, which would run a study past its
+    timeout by up to a trial's length, and a trial that cannot report before the end
+    teaches the study nothing.
 
     Example:
-        >>> trial_limit(480.0, 0.25, 600.0).what
+        >>> trial_limit(480.0, 0.25, 600.0, None).what
         "its share of the study's timeout (0.25 x 10m = 2m30s)"
-        >>> trial_limit(60.0, 0.25, 600.0).what
+        >>> trial_limit(60.0, 0.25, 600.0, None).what
         'the trial time limit of 1m'
-        >>> trial_limit(None, None, 600.0) is None
+        >>> trial_limit(None, None, 600.0, time.monotonic() + 90.2).what
+        "the study's end (its timeout) 1m30s after the trial's start"
+        >>> trial_limit(None, None, None, None) is None
         True
     """
     from hpo.training.first_report import ReportLimit
@@ -56,37 +66,11 @@ def trial_limit(
             f"= {format_duration(share * timeout)})"
         )
         limits.append(ReportLimit(share * timeout, what))
+    if deadline is not None:
+        left = max(0.0, deadline - time.monotonic())
+        what = f"the study's end (its timeout) {format_duration(left)} after the trial's start"
+        limits.append(ReportLimit(left, what))
     return min(limits, key=lambda limit: limit.seconds, default=None)
-
-
-def first_report_limit(
-    limit: ReportLimit | None, study_deadline: float | None
-) -> ReportLimit | None:
-    """The time a trial starting now has for its first report: its time limit (from
-    :func:`trial_limit`), else what is left of the study's timeout (``study_deadline`` on
-    the ``time.monotonic`` clock), else None (no limit, nothing measured).
-
-    The study's end stops no trial (Optuna lets a running trial finish), but a trial that
-    cannot report before it gives the study nothing to learn from.
-
-    Example:
-        >>> first_report_limit(trial_limit(480.0, None, None), None).what
-        'the trial time limit of 8m'
-        >>> first_report_limit(None, time.monotonic() + 600).what
-        "the study's end (its timeout) 10m after the trial's start"
-        >>> first_report_limit(None, None) is None
-        True
-    """
-    from hpo.training.first_report import ReportLimit
-
-    if limit is not None:
-        return limit
-    if study_deadline is None:
-        return None
-    left = max(0.0, study_deadline - time.monotonic())
-    return ReportLimit(
-        left, f"the study's end (its timeout) {format_duration(left)} after the trial's start"
-    )
 
 
 def prune_too_slow(trial: optuna.Trial, error: TooSlowError) -> NoReturn:

@@ -1,4 +1,6 @@
-"""The one training loop of every task, read top to bottom as in JoeyNMT's TrainManager.
+"""The one training loop of every task, read top to bottom as in JoeyNMT's TrainManager;
+what differs between tasks (batches, the units a loss is normalised by, the loss, the
+validation) is behind :class:`TrainingTask`.
 
 Every epoch: the task's training batches in a seeded order, taken ``accumulate`` at a time
 (a window); each batch's summed loss is divided by the units (examples, target tokens) of
@@ -16,14 +18,9 @@ epoch schedule. With a checkpoint folder every report writes ``last.pt`` (and an
 ``best.pt`` at a new best) holding model, optimizer, schedule, scaler, counters, the best so
 far, every random generator and, within an epoch, how far it got
 (:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
-an uninterrupted run.
-
-Given a ``first_report_limit``, a run that has not reported yet times its first optimizer
-steps and stops with :class:`TooSlowError` when its first report would come past the limit
-(:mod:`hpo.training.first_report`).
-
-What differs between tasks is behind :class:`TrainingTask`: the batches, what a batch's loss
-is normalised by, the loss itself and the validation.
+an uninterrupted run. A ``time_limit`` stops training early enough for the report at the
+cut to end by it; until its first report a run times its first steps and stops with
+:class:`TooSlowError` if that report would come past ``first_report_limit``.
 """
 
 from __future__ import annotations
@@ -200,6 +197,8 @@ class _Run:
         self.clock = time.perf_counter()
         # Until the first report: whether it can come in time (set by ``fit``).
         self.probe: FirstReportProbe | None = None
+        # Validations vary: a time limit keeps 1.1x the last on all of dev for the cut's.
+        self.full_val_seconds = 0.0
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
@@ -244,7 +243,7 @@ class _Run:
             progress.examples += window_examples
             before, self.examples = self.examples, self.examples + window_examples
             self.tokens += window_tokens
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() + 1.1 * self.full_val_seconds > deadline:
                 return True
             if self.probe is not None:
                 self._probe_first_report()
@@ -290,6 +289,8 @@ class _Run:
         subset = None if epoch_end else self.task.validate_subset(self.model)
         val_loss, metrics = subset if subset is not None else self.task.validate(self.model)
         val_seconds = time.perf_counter() - started
+        if subset is None:
+            self.full_val_seconds = val_seconds
         progress.train_seconds += train_seconds
         progress.val_seconds += val_seconds
         self.train_seconds += train_seconds
