@@ -36,8 +36,9 @@ class Vectors:
 class SleepyTask:
     """``size`` examples of one per batch, each taking at least ``seconds`` to train on."""
 
-    def __init__(self, size: int, seconds: float, dev_size: int = 50):
+    def __init__(self, size: int, seconds: float, dev_size: int = 50, val_seconds: float = 0.0):
         self.size, self.seconds, self.dev_size = size, seconds, dev_size
+        self.val_seconds = val_seconds
 
     def batches(self, generator: torch.Generator) -> list[Vectors]:
         return [Vectors(torch.ones(1, 2)) for _ in range(self.size)]
@@ -58,6 +59,7 @@ class SleepyTask:
         return model(batch.vectors).sum()
 
     def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
+        time.sleep(self.val_seconds)
         return 0.0, {"accuracy": 0.5}
 
     def validate_subset(self, model: nn.Module) -> None:
@@ -111,6 +113,26 @@ def test_a_run_with_room_to_spare_is_measured_and_goes_on():
     # 60 examples at about 10 ms: about 1 s to the first report, against 10 s.
     steps, reports = run(SleepyTask(60, 0.01), ReportLimit(10.0, "ten seconds"))
     assert len(steps) == 60 and reports == [1]
+
+
+def test_a_time_limit_leaves_room_for_the_report_at_its_cut():
+    # Epochs of 3 steps of 0.1 s and a validation of 0.5 s. Training stops 1.1 validations
+    # before the limit, within an epoch or at its end, so the last report ends by it;
+    # stopping only at the limit would overrun it by a validation.
+    settings = LoopSettings(max_epochs=100, metric="accuracy", maximize=True, time_limit=2.0)
+    reports: list[float] = []
+    started = time.monotonic()
+    result = fit(
+        nn.Linear(2, 1),
+        SleepyTask(3, 0.1, val_seconds=0.5),
+        {"optimizer": "sgd", "lr": 0.01},
+        settings,
+        callbacks=[lambda record: reports.append(record.epoch)],
+    )
+    elapsed = time.monotonic() - started
+    assert result.stop_reason == "time_limit"
+    assert 1.3 < elapsed < 2.15
+    assert 2 <= len(reports) <= 3 and reports[:2] == [1, 2]
 
 
 def slow_study(workdir, **fields):

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import nn
@@ -51,7 +51,7 @@ from hpo.training.resume import (
     restore_random_state,
     save_state,
 )
-from hpo.training.task import Batch, TrainingTask
+from hpo.training.task import Batch, TrainingTask, windows
 
 __all__ = [
     "Batch",
@@ -74,7 +74,6 @@ class DivergedError(RuntimeError):
 
 EpochCallback = Callable[[EpochRecord], None]
 StepCallback = Callable[[nn.Module], None]
-T = TypeVar("T")
 
 
 @dataclass
@@ -143,12 +142,15 @@ def fit(
         run.probe = FirstReportProbe.for_run(limit, started, task, run.schedule.interval)
     first = run.epoch if run.progress is not None else run.epoch + 1
     for epoch in range(first, settings.max_epochs + 1):
-        run.epoch = epoch
-        out_of_time = run.train_epoch(epoch, deadline, after_step)
-        improved = run.report(epoch_end=True)
-        run.rate.after_epoch(run.result.history[-1].value(settings.metric), run.step)
-        if checkpoint_dir is not None:
-            run.save(checkpoint_dir, improved)
+        # No room left for another epoch's report (the first epoch always trains).
+        out_of_time = bool(run.result.history) and run.out_of_time(deadline)
+        if not out_of_time:
+            run.epoch = epoch
+            out_of_time = run.train_epoch(epoch, deadline, after_step)
+            improved = run.report(epoch_end=True)
+            run.rate.after_epoch(run.result.history[-1].value(settings.metric), run.step)
+            if checkpoint_dir is not None:
+                run.save(checkpoint_dir, improved)
         if out_of_time:
             run.result.stop_reason = "time_limit"
             break
@@ -197,8 +199,9 @@ class _Run:
         self.clock = time.perf_counter()
         # Until the first report: whether it can come in time (set by ``fit``).
         self.probe: FirstReportProbe | None = None
-        # Validations vary: a time limit keeps 1.1x the last on all of dev for the cut's.
-        self.full_val_seconds = 0.0
+        # The last validation on all of dev and the last checkpoint: what a report at a time
+        # limit's cut takes (see ``out_of_time``).
+        self.full_val_seconds, self.save_seconds = 0.0, 0.0
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
@@ -214,7 +217,7 @@ class _Run:
         self.generator.set_state(progress.generator_state)
         batches = islice(self.task.batches(self.generator), progress.batches, None)
         self.clock = time.perf_counter()
-        for window in _windows(batches, self.settings.accumulate):
+        for window in windows(batches, self.settings.accumulate):
             # Units are counted on the host, before the batches move: no device sync.
             window_units = sum(self.task.units(batch) for batch in window)
             window_examples = sum(self.task.examples(batch) for batch in window)
@@ -243,7 +246,7 @@ class _Run:
             progress.examples += window_examples
             before, self.examples = self.examples, self.examples + window_examples
             self.tokens += window_tokens
-            if deadline is not None and time.monotonic() + 1.1 * self.full_val_seconds > deadline:
+            if self.out_of_time(deadline):
                 return True
             if self.probe is not None:
                 self._probe_first_report()
@@ -255,6 +258,12 @@ class _Run:
                 self.model.train()
                 self.clock = time.perf_counter()
         return False
+
+    def out_of_time(self, deadline: float | None) -> bool:
+        """Whether training must stop now for a report at the cut, and its checkpoint, to end
+        by ``deadline`` (with a tenth to spare, as validations vary)."""
+        reserve = 1.1 * (self.full_val_seconds + self.save_seconds)
+        return deadline is not None and time.monotonic() + reserve > deadline
 
     def _probe_first_report(self) -> None:
         """Stop the run here if its first report cannot come in time."""
@@ -340,6 +349,7 @@ class _Run:
         return self.epoch - 1 + self.progress.examples / max(1, self.epoch_examples)
 
     def save(self, directory: Path, improved: bool) -> None:
+        started = time.perf_counter()
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -362,6 +372,7 @@ class _Run:
         save_state(state, directory / LAST_CHECKPOINT)
         if improved:
             save_state(state, directory / BEST_CHECKPOINT)
+        self.save_seconds = time.perf_counter() - started
 
     def restore(self, directory: Path) -> None:
         state = load_state(directory / LAST_CHECKPOINT)
@@ -386,15 +397,3 @@ class _Run:
         self.task.load_state(state.get("task", {}))
         if (directory / BEST_CHECKPOINT).is_file():
             result.best_state = load_state(directory / BEST_CHECKPOINT)["model"]
-
-
-def _windows(batches: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of ``size`` batches; the last may be shorter.
-
-    Example:
-        >>> list(_windows(range(5), 2))
-        [[0, 1], [2, 3], [4]]
-    """
-    iterator = iter(batches)
-    while window := list(islice(iterator, size)):
-        yield window

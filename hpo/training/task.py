@@ -7,7 +7,8 @@ translation task :class:`hpo.training.translation_step.TranslationTask`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 import torch
@@ -71,3 +72,19 @@ class TrainingTask(Protocol[B]):
         ...
 
     def load_state(self, state: dict[str, Any]) -> None: ...
+
+
+T = TypeVar("T")
+
+
+def windows(batches: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` batches (the accumulation windows of the loop); the last
+    may be shorter.
+
+    Example:
+        >>> list(windows(range(5), 2))
+        [[0, 1], [2, 3], [4]]
+    """
+    iterator = iter(batches)
+    while window := list(islice(iterator, size)):
+        yield window
