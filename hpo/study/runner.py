@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hpo import __version__, space
 from hpo.config import StudyConfig, resolve_storage, study_dir_for
@@ -29,6 +29,7 @@ from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
 from hpo.study.study_signature import agree_on_signature
+from hpo.study.too_slow import room_for_another_trial
 from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.tasks import get_task
@@ -169,7 +170,12 @@ class _Session:
         deadline = time.monotonic() + timeout if timeout else None
         training = self.config.training
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
-            callbacks = [self.after_trial, display, *(extra_callbacks or [])]
+
+            def stop_near_the_end(study: optuna.Study, trial: FrozenTrial) -> None:
+                if not room_for_another_trial(timeout, deadline):
+                    study.stop()
+
+            callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]
             self.objective.progress = lambda trial, limit: display.for_trial(
                 trial, self.config.metric, training.max_epochs, limit, deadline
             )

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from hpo.training.first_report import ReportLimit, TooSlowError
 
 
+# What a trial stopped at the study's end keeps for its own end: a fiftieth of the timeout,
+# at most a minute (12 s of 10 minutes: a 20M-parameter translator's best checkpoint, the
+# store and the CSV logs took a few seconds on a CPU).
+END_ALLOWANCE_SHARE, END_ALLOWANCE_S = 0.02, 60.0
+
+
 def trial_limit(
     trial_time_limit: float | None,
     share: float | None,
@@ -34,8 +40,9 @@ def trial_limit(
 ) -> ReportLimit | None:
     """How long a trial starting now may train, and what sets that limit, in words: the
     smallest of the trial time limit, ``share`` of the study's ``timeout`` and what is left
-    of the study (``deadline``, its end on the ``time.monotonic`` clock); None where none
-    is set. The same limit is the one its first report must come within.
+    of the study (``deadline``, its end on the ``time.monotonic`` clock) less a fiftieth of
+    the timeout for the trial's own end; None where none is set. The same limit is the one
+    its first report must come within.
 
     The share is a quarter of the budget by default, because on a short budget one slow
     trial that leads its rungs (nothing better has reached them yet) would otherwise train
@@ -49,7 +56,7 @@ def trial_limit(
         "its share of the study's timeout (0.25 x 10m = 2m30s)"
         >>> trial_limit(60.0, 0.25, 600.0, None).what
         'the trial time limit of 1m'
-        >>> trial_limit(None, None, 600.0, time.monotonic() + 90.2).what
+        >>> trial_limit(None, None, 600.0, time.monotonic() + 102.2).what
         "the study's end (its timeout) 1m30s after the trial's start"
         >>> trial_limit(None, None, None, None) is None
         True
@@ -67,10 +74,31 @@ def trial_limit(
         )
         limits.append(ReportLimit(share * timeout, what))
     if deadline is not None:
-        left = max(0.0, deadline - time.monotonic())
+        # The trial's own end (its checkpoint, the store, the logs) comes after training.
+        allowance = min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
+        left = max(0.0, deadline - time.monotonic() - allowance)
         what = f"the study's end (its timeout) {format_duration(left)} after the trial's start"
         limits.append(ReportLimit(left, what))
     return min(limits, key=lambda limit: limit.seconds, default=None)
+
+
+def room_for_another_trial(timeout: float | None, deadline: float | None) -> bool:
+    """Whether a new trial is worth starting: not in the last twenty-fifth of the study's
+    timeout (twice what a trial keeps for its own end), where it could not train, report
+    and end before the study does, and would be pruned as too slow after its first steps.
+
+    Example:
+        >>> room_for_another_trial(600.0, time.monotonic() + 60)
+        True
+        >>> room_for_another_trial(600.0, time.monotonic() + 10)
+        False
+        >>> room_for_another_trial(None, None)
+        True
+    """
+    if deadline is None:
+        return True
+    reserve = 2 * min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
+    return deadline - time.monotonic() > reserve
 
 
 def prune_too_slow(trial: optuna.Trial, error: TooSlowError) -> NoReturn:
