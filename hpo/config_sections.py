@@ -270,10 +270,11 @@ class TrainingConfig(_Strict):
     (``"5000 examples"``); ``auto`` is the smaller of one epoch and 5000 examples. Every
     epoch's end is reported too.
 
-    ``trial_share``: where the study has a timeout, no trial trains longer than this share
-    of it (a quarter by default), so that one slow trial cannot spend most of a short
-    budget; the trial's time limit is the smaller of this and ``trial_time_limit``.
-    ``null`` lifts the cap.
+    ``trial_share``: where the study has a timeout, no sampled trial trains longer than this
+    share of it (a quarter by default), so that one slow trial cannot spend most of a short
+    budget; start points are not held to it. A trial's time limit is the smallest of this,
+    ``trial_time_limit`` and what is left of the study (:func:`hpo.study.too_slow.trial_limit`).
+    ``null`` lifts the share.
     """
 
     max_epochs: int = Field(10, ge=1)
