@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 END_ALLOWANCE_SHARE, END_ALLOWANCE_S = 0.02, 60.0
 
 
+def end_allowance(timeout: float | None) -> float:
+    """What a trial stopped at the study's end keeps for its own end, in seconds.
+
+    Example:
+        >>> end_allowance(600.0), end_allowance(12 * 3600.0), end_allowance(None)
+        (12.0, 60.0, 0.0)
+    """
+    return min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
+
+
 def trial_limit(
     trial_time_limit: float | None,
     share: float | None,
@@ -75,8 +85,7 @@ def trial_limit(
         limits.append(ReportLimit(share * timeout, what))
     if deadline is not None:
         # The trial's own end (its checkpoint, the store, the logs) comes after training.
-        allowance = min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
-        left = max(0.0, deadline - time.monotonic() - allowance)
+        left = max(0.0, deadline - time.monotonic() - end_allowance(timeout))
         what = f"the study's end (its timeout) {format_duration(left)} after the trial's start"
         limits.append(ReportLimit(left, what))
     return min(limits, key=lambda limit: limit.seconds, default=None)
@@ -97,8 +106,7 @@ def room_for_another_trial(timeout: float | None, deadline: float | None) -> boo
     """
     if deadline is None:
         return True
-    reserve = 2 * min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
-    return deadline - time.monotonic() > reserve
+    return deadline - time.monotonic() > 2 * end_allowance(timeout)
 
 
 def prune_too_slow(trial: optuna.Trial, error: TooSlowError) -> NoReturn:
