@@ -47,7 +47,12 @@ from hpo.training.classification_step import ClassificationTask
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 
 TRANSLATORS = {
-    "start": {"embedding_dim": 256, "hidden_size": 512, "bidirectional": True},
+    "start": {
+        "embedding_dim": 256,
+        "hidden_size": 512,
+        "bidirectional": True,
+        "batch_tokens": 4000,
+    },
     "small": {"embedding_dim": 128, "hidden_size": 256, "bidirectional": False},
 }
 TRANSLATION = {"arch": "rnn", "cell": "gru", "attention": "additive", "num_layers": 1,
@@ -55,7 +60,9 @@ TRANSLATION = {"arch": "rnn", "cell": "gru", "attention": "additive", "num_layer
                "batch_tokens": 2000, "clip_grad": 1.0}  # fmt: skip
 CLASSIFIER = {"arch": "cnn", "embedding_dim": 128, "filter_sizes": "3,4,5", "num_filters": 100,
               "dropout": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 64}  # fmt: skip
-RUNS = ("1 epoch", "auto")
+# The third run reports as the second and writes the checkpoints a study's trial writes
+# (``last.pt`` at every report, for resuming a killed worker's trial).
+RUNS = ("1 epoch", "auto", "auto + checkpoints")
 # The first run in a process pays for creating the kernels of every batch shape (the first
 # of two identical classifier epochs took 5x the CPU of the second): an untimed epoch first.
 WARM_UP = "warm-up"
@@ -85,15 +92,23 @@ class CpuSeconds:
         task.validate, task.validate_subset = full, subset
 
 
-def timed_fit(model, task, params, settings) -> tuple[FitResult, CpuSeconds, float]:
-    """The run, its validations' CPU seconds and the whole run's CPU seconds."""
+def timed_fit(
+    model, task, params, settings, name: str
+) -> tuple[FitResult, CpuSeconds, float, float]:
+    """The run, its validations' CPU seconds, the whole run's CPU and wall seconds."""
     validations = CpuSeconds(task)
-    started = time.process_time()
-    result = loop.fit(model, task, params, settings)
-    return result, validations, time.process_time() - started
+    started, wall = time.process_time(), time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoints = Path(folder) if name.endswith("checkpoints") else None
+        result = loop.fit(model, task, params, settings, checkpoint_dir=checkpoints)
+    return result, validations, time.process_time() - started, time.perf_counter() - wall
 
 
-Run = tuple[str, tuple[FitResult, CpuSeconds, float]]
+Run = tuple[str, tuple[FitResult, CpuSeconds, float, float]]
+
+
+def report_every(name: str) -> str:
+    return RUNS[0] if name == WARM_UP else name.split(" + ")[0]
 
 
 def translation_runs(model_size: str, epochs: int, cache: Path) -> list[Run]:
@@ -108,7 +123,6 @@ def translation_runs(model_size: str, epochs: int, cache: Path) -> list[Run]:
     params = {**TRANSLATION, **TRANSLATORS[model_size]}
     results = []
     for name in (WARM_UP, *RUNS):
-        report_every = RUNS[0] if name == WARM_UP else name
         torch.manual_seed(0)
         model = build(
             "translation",
@@ -122,10 +136,10 @@ def translation_runs(model_size: str, epochs: int, cache: Path) -> list[Run]:
                 f"sentences, GRU {model_size} ({count_parameters(model) / 1e6:.1f}M parameters)"
             )
         settings = Seq2SeqSettings.from_params(
-            params, max_epochs=epochs, seed=0, amp=False, report_every=report_every
+            params, max_epochs=epochs, seed=0, amp=False, report_every=report_every(name)
         )
         task = translation_task(splits, settings, torch.device("cpu"))
-        run = timed_fit(model, task, params, settings)
+        run = timed_fit(model, task, params, settings, name)
         if name != WARM_UP:
             results.append((name, run))
             show(name, run)
@@ -138,7 +152,6 @@ def classification_runs(epochs: int, cache: Path) -> list[Run]:
     splits = PreparedClassificationData(corpus, TokenizerConfig(vocab_size=4000), cache).encoded()
     results = []
     for name in (WARM_UP, *RUNS):
-        report_every = RUNS[0] if name == WARM_UP else name
         torch.manual_seed(0)
         model = build(
             "classification",
@@ -156,26 +169,26 @@ def classification_runs(epochs: int, cache: Path) -> list[Run]:
             max_epochs=epochs,
             seed=0,
             num_classes=corpus.num_classes,
-            report_every=report_every,
+            report_every=report_every(name),
         )
         task = ClassificationTask(
             splits.train, splits.dev, batch_size=64, num_classes=corpus.num_classes
         )
-        run = timed_fit(model, task, CLASSIFIER, settings)
+        run = timed_fit(model, task, CLASSIFIER, settings, name)
         if name != WARM_UP:
             results.append((name, run))
             show(name, run)
     return results
 
 
-def show(report_every: str, run: tuple[FitResult, CpuSeconds, float]) -> None:
-    result, validations, cpu = run
+def show(name: str, run: tuple[FitResult, CpuSeconds, float, float]) -> None:
+    result, validations, cpu, wall = run
     history = result.history
     subset = sum(r.val_seconds for r in history if r.subset)
     full = sum(r.val_seconds for r in history if not r.subset)
     first = history[0]
     print(
-        f"  {report_every:8} {len(history):2} reports, the first after {first.examples:,} "
+        f"  {name:8} {len(history):2} reports, the first after {first.examples:,} "
         f"examples and {first.train_seconds:.1f} s of training"
     )
     share = result.val_seconds / result.train_seconds
@@ -189,6 +202,12 @@ def show(report_every: str, run: tuple[FitResult, CpuSeconds, float]) -> None:
         f"    CPU:  train {train_cpu:6.1f} s, validation {val_cpu:5.1f} s "
         f"(subset {validations.subset:5.1f}, full dev {validations.full:5.1f}) = "
         f"{val_cpu / train_cpu:5.1%}"
+    )
+    # What neither training nor validation timed: checkpoints, the loop's own bookkeeping.
+    other = wall - result.train_seconds - result.val_seconds
+    print(
+        f"    wall: the whole run {wall:6.1f} s, {other:5.1f} s of it "
+        f"({other / result.train_seconds:5.1%} of training) outside training and validation"
     )
 
 

@@ -61,6 +61,10 @@ class EpochProgress:
     val_seconds: float = 0.0
     totals: EpochTotals = field(default_factory=EpochTotals)
 
+    def epochs_done(self, epoch: int, epoch_examples: int) -> float:
+        """Epochs done in all, ``epoch`` being the one in progress (between two ends)."""
+        return epoch - 1 + self.examples / max(1, epoch_examples)
+
     def state(self) -> dict[str, Any]:
         """What a checkpoint stores (tensors and plain values only: ``weights_only`` loads it)."""
         return {

@@ -14,7 +14,8 @@ after each multiple, :mod:`hpo.training.report_schedule`) and at every epoch's e
 validates (within an epoch on the task's fixed dev subset, at an epoch's end on all of dev),
 appends an :class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to
 stop). The best state and value come from epoch ends only. An epoch's end then steps the
-epoch schedule. With a checkpoint folder every report writes ``last.pt`` (and an epoch's end
+epoch schedule. With a checkpoint folder every report writes ``last.pt`` (within an epoch only
+where it costs little: :func:`~hpo.training.resume.checkpoint_due`; an epoch's end also
 ``best.pt`` at a new best) holding model, optimizer, schedule, scaler, counters, the best so
 far, every random generator and, within an epoch, how far it got
 (:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
@@ -46,6 +47,7 @@ from hpo.training.report_schedule import ReportSchedule
 from hpo.training.resume import (
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
+    checkpoint_due,
     load_state,
     random_state,
     restore_random_state,
@@ -117,7 +119,8 @@ def fit(
     every report and may stop training by raising (the pruning callback raises
     ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (weight
     masks of magnitude pruning are re-applied there). With ``checkpoint_dir``, ``last.pt``
-    is written at every report and ``best.pt`` at every new best; with ``resume`` training
+    is written at every report (within an epoch where it costs little) and ``best.pt`` at
+    every new best; with ``resume`` training
     continues from ``last.pt`` when it exists, within an epoch if it was written there.
     ``result`` may be a subclass of :class:`FitResult` to fill. A run too slow for
     ``settings.first_report_limit`` raises :class:`TooSlowError` after its first steps.
@@ -172,9 +175,7 @@ class _Run:
         checkpoint_dir: Path | None,
     ):
         self.model = model.to(device)
-        self.task = task
-        self.settings = settings
-        self.device = device
+        self.task, self.settings, self.device = task, settings, device
         self.optimizer = build_optimizer(model, params)
         self.rate = LearningRate(
             self.optimizer,
@@ -201,7 +202,7 @@ class _Run:
         self.probe: FirstReportProbe | None = None
         # The last validation on all of dev and the last checkpoint: what a report at a time
         # limit's cut takes (see ``out_of_time``).
-        self.full_val_seconds, self.save_seconds = 0.0, 0.0
+        self.full_val_seconds, self.save_seconds, self.saved_at = 0.0, 0.0, time.monotonic()
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
@@ -254,7 +255,7 @@ class _Run:
             if progress.examples < self.epoch_examples and self.schedule.due(before, self.examples):
                 self.report(epoch_end=False)
                 if self.checkpoint_dir is not None:
-                    self.save(self.checkpoint_dir, improved=False)
+                    self.save(self.checkpoint_dir, improved=False, within_epoch=True)
                 self.model.train()
                 self.clock = time.perf_counter()
         return False
@@ -306,7 +307,9 @@ class _Run:
         self.val_seconds += val_seconds
         totals = progress.totals
         record = EpochRecord(
-            epoch=self.epoch if epoch_end else self._epochs_done(),
+            epoch=self.epoch
+            if epoch_end
+            else progress.epochs_done(self.epoch, self.epoch_examples),
             train_loss=totals.loss / max(1, totals.units),
             val_loss=val_loss,
             metrics=metrics,
@@ -343,12 +346,9 @@ class _Run:
             callback(record)
         return improved
 
-    def _epochs_done(self) -> float:
-        """Epochs done so far, within the epoch in progress (strictly between two ends)."""
-        assert self.progress is not None
-        return self.epoch - 1 + self.progress.examples / max(1, self.epoch_examples)
-
-    def save(self, directory: Path, improved: bool) -> None:
+    def save(self, directory: Path, improved: bool, within_epoch: bool = False) -> None:
+        if within_epoch and not checkpoint_due(time.monotonic() - self.saved_at, self.save_seconds):
+            return
         started = time.perf_counter()
         state = {
             "model": self.model.state_dict(),
@@ -373,6 +373,7 @@ class _Run:
         if improved:
             save_state(state, directory / BEST_CHECKPOINT)
         self.save_seconds = time.perf_counter() - started
+        self.saved_at = time.monotonic()
 
     def restore(self, directory: Path) -> None:
         state = load_state(directory / LAST_CHECKPOINT)
