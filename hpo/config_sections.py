@@ -275,11 +275,17 @@ class TrainingConfig(_Strict):
     budget; start points are not held to it. A trial's time limit is the smallest of this,
     ``trial_time_limit`` and what is left of the study (:func:`hpo.study.too_slow.trial_limit`).
     ``null`` lifts the share.
+
+    ``train_on``: where the study has a timeout, its last ``trial_share`` goes to the best
+    trial, if it was still improving at ``max_epochs``: it trains on from there until the
+    study's end, as a trial of its own (:mod:`hpo.study.train_on`). ``false``: every trial
+    stops at ``max_epochs`` and the search runs to the end.
     """
 
     max_epochs: int = Field(10, ge=1)
     trial_time_limit: Duration | None = None
     trial_share: float | None = Field(0.25, gt=0, le=1)
+    train_on: bool = True
     report_every: str = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True

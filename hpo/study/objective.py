@@ -7,6 +7,7 @@ knowledge of any one task.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Callable
@@ -26,12 +27,19 @@ from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.start_points import START_ATTR
 from hpo.study.too_slow import prune_too_slow, trial_limit
-from hpo.study.trial_cost import record_cost
+from hpo.study.train_on import (
+    CONTINUES_ATTR,
+    KEPT_STATE_ATTR,
+    TRAIN_ON_EPOCHS,
+    sampled_reserve,
+    worth_keeping,
+)
+from hpo.study.trial_cost import RunningCost, record_cost, since
 from hpo.study.trial_outcome import recording_failure, require_finite_value
 from hpo.study.trial_state import RESUME_ATTR, drop_state, reports_so_far, take_over_state
 from hpo.study.workers import THREADS_ENV, worker_name
 from hpo.tasks import get_task
-from hpo.training import EpochRecord
+from hpo.training import EpochRecord, FitResult
 from hpo.training.device import describe, select_device
 from hpo.training.loop import EpochCallback, TooSlowError
 
@@ -79,6 +87,9 @@ class Objective:
         # monotonic clock.
         self.study_timeout: float | None = None
         self.study_deadline: float | None = None
+        # Set by the runner where the best trial trains on at the study's end: how long
+        # that final stretch is (hpo.study.train_on).
+        self.final_stretch = 0.0
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -114,6 +125,11 @@ class Objective:
         def log_epoch(record: EpochRecord) -> None:
             self.epoch_log.append(trial.number, record)
 
+        # A trial training the best on (hpo.study.train_on) has no max_epochs of its own
+        # and is not pruned: it is the best configuration, going on from where it stopped.
+        training_on = CONTINUES_ATTR in trial.user_attrs
+        if training_on:
+            settings.max_epochs = TRAIN_ON_EPOCHS
         pruning = PruningCallback(
             trial,
             config.metric,
@@ -121,13 +137,21 @@ class Objective:
             first_rung(config.pruner),
             config.training.max_epochs,
             self.study_epoch,
+            judge=not training_on,
         )
         # Known-good configurations get their full training; sampled ones a share of the
-        # budget at most (see hpo.study.too_slow.trial_limit).
+        # budget at most (see hpo.study.too_slow.trial_limit), ending before the final
+        # stretch where there is a best trial to train on then.
         training = config.training
-        share = None if trial.user_attrs.get(START_ATTR) else training.trial_share
+        start_point = bool(trial.user_attrs.get(START_ATTR))
+        stretch = self.final_stretch
+        reserve = 0.0 if start_point else sampled_reserve(trial.study, self.study_dir, stretch)
         limit = trial_limit(
-            training.trial_time_limit, share, self.study_timeout, self.study_deadline
+            training.trial_time_limit,
+            None if start_point else training.trial_share,
+            self.study_timeout,
+            self.study_deadline,
+            reserve,
         )
         settings.time_limit = settings.first_report_limit = None
         if limit is not None:
@@ -139,12 +163,19 @@ class Objective:
         callbacks.append(pruning)
         state_dir = trial_dir(self.study_dir, trial.number)
         resume = take_over_state(trial, self.study_dir)
+        before = RunningCost()  # what the trial trained on had spent
+        keep_state = False
         try:
             if resume:
                 trial.set_user_attr("resumed", True)
                 for record in reports_so_far(state_dir):
-                    for callback in callbacks:
+                    # A retry's reports are its own; those of the trial trained on are not.
+                    for callback in [before.add] if training_on else callbacks:
                         callback(record)
+            elif training_on:
+                gone = f"trial {trial.user_attrs[CONTINUES_ATTR]}'s training state is gone"
+                trial.set_user_attr("stop_reason", gone)
+                raise optuna.TrialPruned(gone)
             result = task.fit(
                 model,
                 splits,
@@ -155,18 +186,20 @@ class Objective:
                 checkpoint_dir=state_dir,
                 resume=resume,
             )
+            keep_state = self._keeps_state(trial, params, result)
         except TooSlowError as error:
             prune_too_slow(trial, error)
         finally:
-            drop_state(state_dir)
-        record_cost(trial, result)
-        best_value, best_state = require_finite_value(trial, result)
+            if not keep_state:
+                drop_state(state_dir)
+        record_cost(trial, since(result, before))
+        _, best_state = require_finite_value(trial, result)
         history = result.history
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("stop_reason", result.stop_reason)
         tokens_per_s = sum(r.tokens_per_s for r in history) / len(history)
         trial.set_user_attr("tokens_per_s", round(tokens_per_s, 1))
-        value = best_value if config.objective_value == "best" else history[-1].value(config.metric)
+        value = self._value(result)
 
         if would_be_kept(trial.study, value, config.keep_checkpoints):
             content = task.checkpoint(config, splits, result, settings)
@@ -178,3 +211,27 @@ class Objective:
                 meta=content.meta,
             )
         return value
+
+    def _value(self, result: FitResult) -> float:
+        """The trial's value: its best dev value, or its last (``objective_value``)."""
+        if self.config.objective_value == "best" and result.best_value is not None:
+            return result.best_value
+        return result.history[-1].value(self.config.metric)
+
+    def _keeps_state(self, trial: optuna.Trial, params: dict[str, Any], result: FitResult) -> bool:
+        """Whether the trial keeps its training state for training on, marked where it does."""
+        if not result.history:
+            return False
+        value = self._value(result)
+        keep = math.isfinite(value) and worth_keeping(
+            trial,
+            self.config,
+            params,
+            value,
+            result.best_epoch,
+            result.stop_reason,
+            self.final_stretch,
+        )
+        if keep:
+            trial.set_user_attr(KEPT_STATE_ATTR, True)
+        return keep

@@ -116,7 +116,7 @@ class ProgressDisplay:
         self,
         trial: optuna.Trial,
         metric: str,
-        max_epochs: int,
+        max_epochs: int | None,
         trial_limit: float | None,
         deadline: float | None,
     ) -> TrialProgress:
@@ -131,7 +131,8 @@ class TrialProgress:
     seen, the value, the speed and the time left.
 
     ``trial_limit`` is the trial's time limit in seconds and ``deadline`` the study's end on
-    the ``time.monotonic`` clock, each None where there is none.
+    the ``time.monotonic`` clock, each None where there is none; ``max_epochs`` None for a
+    trial that has none (the best training on).
 
     Example:
         >>> lines = []
@@ -149,7 +150,7 @@ class TrialProgress:
         show: Callable[[str], None],
         number: int,
         metric: str,
-        max_epochs: int,
+        max_epochs: int | None,
         trial_limit: float | None,
         deadline: float | None,
     ):
@@ -171,7 +172,7 @@ class TrialProgress:
             report_line(
                 self.number,
                 self.count,
-                f"{format_epochs(record.epoch)}/{self.max_epochs}",
+                format_epochs(record.epoch) + (f"/{self.max_epochs}" if self.max_epochs else ""),
                 record.examples,
                 f"{self.metric}={record.value(self.metric):.4g}",
                 record.tokens_per_s,

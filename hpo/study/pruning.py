@@ -70,7 +70,7 @@ class PruningCallback:
     (:mod:`hpo.study.trial_cost`), and its ``epoch_examples`` at its first report, so that
     its steps can be read as epochs. ``study_epoch``: the epoch the pruner's resources were
     counted in; a trial whose own epoch differs reports at steps scaled to it
-    (:func:`pruner_step`).
+    (:func:`pruner_step`). With ``judge`` false it reports and records, and is never pruned.
 
     Example:
         .. code-block:: python
@@ -86,8 +86,10 @@ class PruningCallback:
         first_rung: DataAmount | None = None,
         max_epochs: int | None = None,
         study_epoch: int | None = None,
+        judge: bool = True,
     ):
         self.trial = trial
+        self.judge = judge
         self.study_epoch = study_epoch
         self.metric = metric
         self.floor = floor
@@ -107,6 +109,8 @@ class PruningCallback:
         # Every report, not only at the end: the parent of several workers shows a running
         # trial's speed from it, and a trial whose worker is killed keeps what it spent.
         record_cost(self.trial, self.cost)
+        if not self.judge:
+            return
         hopeless = self._hopeless(value, record.val_loss, step, steps_epoch)
         if hopeless or self.trial.should_prune():
             epoch = format_epochs(record.epoch)

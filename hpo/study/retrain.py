@@ -51,7 +51,8 @@ def train_trial(
     device: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> TrainSummary:
-    """Retrain trial ``trial`` (``best`` or a number) of a study for its full epochs.
+    """Retrain trial ``trial`` (``best`` or a number) of a study for its full epochs
+    (``max_epochs``; for a trial that trained the best on, up to its best epoch).
 
     A run resumes from the last checkpoint of an earlier ``hpo train`` of the same trial, to
     the weights an uninterrupted run would reach (same thread count). ``device``
@@ -67,6 +68,7 @@ def train_trial(
     from hpo.checkpoints import save_checkpoint
     from hpo.study.objective import seed_everything
     from hpo.study.stored import load_stored_study
+    from hpo.study.train_on import CONTINUES_ATTR
     from hpo.study.trial_lookup import find_trial, parse_trial, recorded_threads, train_dir
     from hpo.tasks import get_task
     from hpo.training.device import choose_device
@@ -80,6 +82,9 @@ def train_trial(
     wanted = frozen.number
     params = {**frozen.user_attrs.get("fixed_params", {}), **frozen.params}
     seed = int(frozen.user_attrs.get("seed", config.seed))
+    if epochs is None and CONTINUES_ATTR in frozen.user_attrs:
+        # A trial that trained the best on (hpo.study.train_on) went past max_epochs.
+        epochs = frozen.user_attrs.get("best_epoch") or None
 
     # Torch's CPU kernels sum in a different order with another thread count, so the trial's
     # own count is what reproduces its value.

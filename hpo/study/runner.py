@@ -19,6 +19,7 @@ from hpo.config import StudyConfig, resolve_storage, study_dir_for
 from hpo.errors import BadInput
 from hpo.grid_count import MAX_GRID_POINTS
 from hpo.study import start_points
+from hpo.study import train_on as train_on_best
 from hpo.study.kept_trials import prune_checkpoints
 from hpo.study.library_output import routes_library_output
 from hpo.study.logs import sync_logs, write_trials_csv
@@ -165,22 +166,36 @@ class _Session:
         timeout: float | None,
         extra_callbacks: list | None = None,
         quiet: bool = False,
+        train_on: bool = False,
     ) -> RunSummary:
         interrupted = False
         deadline = time.monotonic() + timeout if timeout else None
         training = self.config.training
+        stretch = train_on_best.final_stretch(training, timeout) if train_on else 0.0
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
 
             def stop_near_the_end(study: optuna.Study, trial: FrozenTrial) -> None:
                 if not room_for_another_trial(timeout, deadline):
                     study.stop()
 
+            def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
+                train_on_best.drop_outdated_states(study, self.study_dir)
+                if train_on_best.time_to_train_on(stretch, timeout, deadline):
+                    train_on_best.enqueue_train_on(study, self.study_dir)
+
             callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]
+            if stretch:
+                callbacks.insert(1, train_the_best_on)
             self.objective.progress = lambda trial, limit: display.for_trial(
-                trial, self.config.metric, training.max_epochs, limit, deadline
+                trial,
+                self.config.metric,
+                None if train_on_best.CONTINUES_ATTR in trial.user_attrs else training.max_epochs,
+                limit,
+                deadline,
             )
             self.objective.study_timeout = timeout
             self.objective.study_deadline = deadline
+            self.objective.final_stretch = stretch
             try:
                 self.study.optimize(
                     self.objective,
@@ -235,6 +250,7 @@ class _Session:
         return summary
 
     def close(self) -> None:
+        train_on_best.drop_outdated_states(self.study, self.study_dir, keep_best=False)
         sync_logs(self.study, self.study_dir)
         prune_checkpoints(self.study, self.study_dir, self.config.keep_checkpoints)
 
@@ -308,7 +324,7 @@ def optimize(
         n_trials = DEFAULT_N_TRIALS
     if workers > 1:
         return session.run_workers(n_trials, timeout, workers)
-    return session.run(n_trials, timeout, quiet=quiet)
+    return session.run(n_trials, timeout, quiet=quiet, train_on=True)
 
 
 @routes_library_output

@@ -47,12 +47,14 @@ def trial_limit(
     share: float | None,
     timeout: float | None,
     deadline: float | None,
+    reserve: float = 0.0,
 ) -> ReportLimit | None:
     """How long a trial starting now may train, and what sets that limit, in words: the
     smallest of the trial time limit, ``share`` of the study's ``timeout`` and what is left
     of the study (``deadline``, its end on the ``time.monotonic`` clock) less a fiftieth of
-    the timeout for the trial's own end; None where none is set. The same limit is the one
-    its first report must come within.
+    the timeout for the trial's own end and the ``reserve`` it must leave free (the final
+    stretch where the best trial trains on, :mod:`hpo.study.train_on`); None where none is
+    set. The same limit is the one its first report must come within.
 
     The share is a quarter of the budget by default, because on a short budget one slow
     trial that leads its rungs (nothing better has reached them yet) would otherwise train
@@ -68,6 +70,8 @@ def trial_limit(
         'the trial time limit of 1m'
         >>> trial_limit(None, None, 600.0, time.monotonic() + 102.2).what
         "the study's end (its timeout) 1m30s after the trial's start"
+        >>> trial_limit(None, None, 600.0, time.monotonic() + 312.2, reserve=150.0).what
+        "the study's last 2m30s, kept for its best trial to train on, 2m30s after the trial's start"
         >>> trial_limit(None, None, None, None) is None
         True
     """
@@ -85,8 +89,13 @@ def trial_limit(
         limits.append(ReportLimit(share * timeout, what))
     if deadline is not None:
         # The trial's own end (its checkpoint, the store, the logs) comes after training.
-        left = max(0.0, deadline - time.monotonic() - end_allowance(timeout))
+        left = max(0.0, deadline - time.monotonic() - end_allowance(timeout) - reserve)
         what = f"the study's end (its timeout) {format_duration(left)} after the trial's start"
+        if reserve:
+            what = (
+                f"the study's last {format_duration(reserve)}, kept for its best trial to "
+                f"train on, {format_duration(left)} after the trial's start"
+            )
         limits.append(ReportLimit(left, what))
     return min(limits, key=lambda limit: limit.seconds, default=None)
 

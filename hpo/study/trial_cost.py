@@ -110,6 +110,21 @@ class RunningCost:
         self.val_seconds += record.val_seconds
 
 
+def since(cost: Cost, before: Cost) -> RunningCost:
+    """What ``cost`` adds to ``before``: a trial's own part of totals it took over.
+
+    Example:
+        >>> since(RunningCost(500, 4000, 20.0, 2.0), RunningCost(300, 2500, 12.0, 1.5))
+        RunningCost(examples_seen=200, tokens_seen=1500, train_seconds=8.0, val_seconds=0.5)
+    """
+    return RunningCost(
+        cost.examples_seen - before.examples_seen,
+        cost.tokens_seen - before.tokens_seen,
+        cost.train_seconds - before.train_seconds,
+        cost.val_seconds - before.val_seconds,
+    )
+
+
 def record_cost(trial: optuna.Trial, cost: Cost) -> None:
     """Set the trial's cost attributes (seconds to the millisecond)."""
     trial.set_user_attr("examples_seen", int(cost.examples_seen))
@@ -118,4 +133,12 @@ def record_cost(trial: optuna.Trial, cost: Cost) -> None:
     trial.set_user_attr("val_seconds", round(cost.val_seconds, 3))
 
 
-__all__ = ["COST_ATTRS", "Cost", "RunningCost", "TrialCost", "record_cost", "trial_cost"]
+__all__ = [
+    "COST_ATTRS",
+    "Cost",
+    "RunningCost",
+    "TrialCost",
+    "record_cost",
+    "since",
+    "trial_cost",
+]
