@@ -126,8 +126,10 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
     trials = study.get_trials()
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert [t.number for t in failed] == [victim.number]
-    # The killed trial keeps the cost of the reports it made.
-    assert failed[0].user_attrs["examples_seen"] == max(failed[0].intermediate_values)
+    # The killed trial keeps the cost of the reports it made: of its last, or of the one
+    # before where the kill fell between a report's step and its cost (two writes).
+    steps = sorted(failed[0].intermediate_values)
+    assert failed[0].user_attrs["examples_seen"] in steps[-2:]
     assert failed[0].user_attrs["train_seconds"] > 0
     # The parent showed the workers' trials report by report, read from the store: seconds
     # long trials polled every half second.
