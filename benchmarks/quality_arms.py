@@ -37,6 +37,7 @@ class ArmResult:
     events: list[Event]
     trials: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    seconds: list[dict[str, float]] = field(default_factory=list)  # start: train/val per epoch
 
 
 def trial_events(trials: Sequence[optuna.trial.FrozenTrial], start: datetime) -> list[Event]:
@@ -179,10 +180,14 @@ def run_start(study_file: Path, budget: float, work: Path) -> ArmResult:
     seed = trial_seed(config.seed, 0)  # the seed of hpo's first trial, which is this point
     seed_everything(seed)
     events: list[Event] = []
+    seconds: list[dict[str, float]] = []
     started = time.monotonic()
 
     def record(epoch) -> None:
         events.append((time.monotonic() - started, epoch.value(config.metric)))
+        seconds.append(
+            {"epoch": epoch.epoch, "train_s": epoch.train_seconds, "val_s": epoch.val_seconds}
+        )
 
     with _runs_in(work):
         splits = task.encode(data, params)
@@ -203,7 +208,8 @@ def run_start(study_file: Path, budget: float, work: Path) -> ArmResult:
             stop = "the budget"
     within = _within(events, budget)
     note = f"{len(events)} validation(s), stopped by {stop}"
-    return ArmResult("start", within, {"epochs within the budget": len(within)}, note)
+    trials = {"epochs within the budget": len(within)}
+    return ArmResult("start", within, trials, note, seconds)
 
 
 def _once_an_epoch(config):

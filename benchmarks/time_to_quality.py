@@ -22,15 +22,16 @@ Time runs from the first trial's start (data loading and, where the vocabulary i
 searched, tokenizer training come before it in every arm); nothing that ends after the
 budget counts, and the trial still running then is stopped. For each run the best value
 reached by 10%, 25%, 50% and 100% of the budget is printed and saved (``--out``: one JSON
-file per run, ``hpo``'s log, and the table as ``table.md``), then the targets: hpo's best
-at 100% at least plain Optuna's and the start point's, and the share of the budget hpo
-took to reach plain Optuna's final best (target: a third or less).
+file per run, ``hpo``'s log, each run's CSV logs and the table as ``table.md``), then the
+targets: hpo's best at 100% at least plain Optuna's and the start point's, and the share of
+the budget hpo took to reach plain Optuna's final best (target: a third or less).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -71,6 +72,7 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
             else:
                 result = run_start(study_file, budget, work)
             wall = time.perf_counter() - began
+            _keep_logs(work, args.out / f"{task}-seed{seed}-{arm}-logs")
         maximize = _maximize(task)
         record = {
             "task": task,
@@ -92,6 +94,15 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
         )
         runs[arm] = record
     return runs
+
+
+def _keep_logs(work: Path, into: Path) -> None:
+    """The run's CSV logs (``trials.csv``, ``epochs.csv``: seconds of training and
+    validation per report) out of its temporary folder, before it goes."""
+    for log in sorted(work.rglob("*.csv")):
+        target = into / log.relative_to(work)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, target)
 
 
 def _maximize(task: str) -> bool:

@@ -277,8 +277,9 @@ class TrainingConfig(_Strict):
     ``null`` lifts the share.
 
     ``train_on``: where the study has a timeout, its last ``trial_share`` goes to the best
-    trial, if it was still improving at ``max_epochs``: it trains on from there until the
-    study's end, as a trial of its own (:mod:`hpo.study.train_on`). ``false``: every trial
+    trial, if it was still improving where it stopped (at ``max_epochs`` or at its time
+    limit): it trains on from there until the study's end, as a trial of its own
+    (:mod:`hpo.study.train_on`). ``false``: every trial
     stops at ``max_epochs`` and the search runs to the end.
     """
 

@@ -87,3 +87,32 @@ def test_without_train_on_every_trial_stops_at_max_epochs(workdir):
     trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
     assert len(trials) > 1
     assert not [t for t in trials if {"continues", "kept_training_state"} & set(t.user_attrs)]
+
+
+def test_a_best_trial_cut_by_its_share_trains_on_too(workdir):
+    # No start point, and epochs enough for none to run out: every sampled trial is cut by
+    # its share (6 s of 24), still improving at its cut.
+    space = {k: v for k, v in SPACE.items() if k != "start"}
+    study = write_study(
+        workdir,
+        data={"source": "builtin", "size": 2000},
+        search_space=space,
+        training={"max_epochs": 1000, "trial_share": 0.25},
+        pruner={"type": "none"},
+        metric="loss",
+    )
+    assert main(["optimize", "--study", str(study), "--timeout", "24s"]) == 0
+    trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
+    (on,) = [t for t in trials if "continues" in t.user_attrs]
+    best = trials[on.user_attrs["continues"]]
+    assert best.user_attrs["stop_reason"] == "time_limit"
+    assert best.user_attrs["kept_training_state"] is True
+    # Its best epoch is the one its limit cut; the trial training on starts the next.
+    with open("runs/tiny/epochs.csv", newline="") as log:
+        rows = list(csv.DictReader(log))
+    best_epochs = [float(r["epoch"]) for r in rows if r["trial"] == str(best.number)]
+    on_epochs = [float(r["epoch"]) for r in rows if r["trial"] == str(on.number)]
+    assert best.user_attrs["best_epoch"] == max(best_epochs) < min(on_epochs)
+    assert on.params == best.params and on.value <= best.value
+    assert on.datetime_complete - on.datetime_start > datetime.timedelta(seconds=4.5)
+    assert {p.name for p in Path("runs/tiny").glob("trial-*/*.pt")} <= {"model.pt"}

@@ -228,7 +228,7 @@ class Objective:
             self.config,
             params,
             value,
-            result.best_epoch,
+            (result.best_epoch, int(result.history[-1].epoch)),
             result.stop_reason,
             self.final_stretch,
         )

@@ -180,7 +180,10 @@ class _Session:
 
             def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
                 train_on_best.drop_outdated_states(study, self.study_dir)
-                if train_on_best.time_to_train_on(stretch, timeout, deadline):
+                # Not where no trial would start: the enqueued one would wait in the store.
+                if train_on_best.time_to_train_on(
+                    stretch, timeout, deadline
+                ) and room_for_another_trial(timeout, deadline):
                     train_on_best.enqueue_train_on(study, self.study_dir)
 
             callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]

@@ -5,8 +5,9 @@ length; a configuration still improving there would gain more from training on t
 study gains from one more short trial (on a 32-program classification corpus Kim's CNN
 goes from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
 ``training.train_on`` (the default), a complete trial that is the study's best and was
-still improving at its last epoch keeps its training state (``last.pt``, ``best.pt``: model,
-optimizer, schedule, generators) instead of dropping it. Sampled trials then end by the
+still improving at its last epoch (stopped by ``max_epochs``, or by its time limit as the
+slow configurations of a short study are) keeps its training state (``last.pt``,
+``best.pt``: model, optimizer, schedule, generators) instead of dropping it. Sampled trials then end by the
 last ``trial_share`` of the timeout; in that last stretch the study enqueues one trial that
 takes the state over and trains on from where the best stopped, without ``max_epochs``,
 until the study's end: the same learning curve a longer run of that configuration would
@@ -39,6 +40,8 @@ KEPT_STATE_ATTR = "kept_training_state"  # on a best trial whose training state 
 TRAIN_ON_EPOCHS = 100_000
 # Schedules whose rate depends on max_epochs: training on past it means nothing to them.
 ENDS_WITH_MAX_EPOCHS = ("cosine",)
+# How a trial that may train on stopped: its epochs ran out, or its time did.
+KEEPS_STATE_AFTER = ("max_epochs", "time_limit")
 
 
 def final_stretch(training: TrainingConfig, timeout: float | None) -> float:
@@ -61,20 +64,24 @@ def worth_keeping(
     config: StudyConfig,
     params: dict[str, Any],
     value: float,
-    best_epoch: int | None,
+    epochs: tuple[int | None, int],
     stop_reason: str,
     stretch: float,
 ) -> bool:
     """Whether a trial ending now keeps its training state for the best to train on: it is
-    the best so far, complete at ``max_epochs`` with its best there (still improving), and
-    not itself a trial training on; ``stretch``: the study's final stretch (0: none)."""
+    the best so far, not itself a trial training on, and was still improving where it
+    stopped: ``epochs`` (its best epoch, its last) are equal, and it stopped at
+    ``max_epochs`` or at its time limit (its share of the study, the final stretch, or
+    ``trial_time_limit``: a slow configuration's best is often cut there). ``stretch``: the
+    study's final stretch (0: none)."""
     if not stretch or config.keep_checkpoints < 1:
         return False
-    if CONTINUES_ATTR in trial.user_attrs or stop_reason != "max_epochs":
+    if CONTINUES_ATTR in trial.user_attrs or stop_reason not in KEEPS_STATE_AFTER:
         return False
     if params.get("lr_schedule") in ENDS_WITH_MAX_EPOCHS:
         return False
-    return best_epoch == config.training.max_epochs and would_be_kept(trial.study, value, 1)
+    best_epoch, last_epoch = epochs
+    return best_epoch == last_epoch and would_be_kept(trial.study, value, 1)
 
 
 def candidate(study: optuna.Study, study_dir: Path) -> FrozenTrial | None:
