@@ -9,9 +9,9 @@ still improving at its last epoch (stopped by ``max_epochs``, or by its time lim
 slow configurations of a short study are) keeps its training state (``last.pt``,
 ``best.pt``: model, optimizer, schedule, generators) instead of dropping it. Sampled
 trials then end by the last ``trial_share`` of the timeout; in that last stretch the study
-enqueues one trial that takes the state over and trains on from where the best stopped, without ``max_epochs``,
-until the study's end: the same learning curve a longer run of that configuration would
-have drawn (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier
+enqueues one trial that takes the state over and trains on from where the best stopped,
+without ``max_epochs``, until the study's end: the same learning curve a longer run of that
+configuration would have drawn (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier
 epochs included, so it is never worse than the trial it continues. It is not pruned, and
 records only its own cost and reports.
 
