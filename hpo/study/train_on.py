@@ -2,18 +2,18 @@
 
 Every sampled trial stops at ``max_epochs``, so a search compares configurations at that
 length; a configuration still improving there would gain more from training on than the
-study gains from one more short trial (on a 32-program classification corpus Kim's CNN
-goes from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
-``training.train_on`` (the default), a complete trial that is the study's best and was
-still improving at its last epoch (stopped by ``max_epochs``, or by its time limit as the
-slow configurations of a short study are) keeps its training state (``last.pt``,
-``best.pt``: model, optimizer, schedule, generators) instead of dropping it. Sampled
-trials then end by the last ``trial_share`` of the timeout; in that last stretch the study
-enqueues one trial that takes the state over and trains on from where the best stopped,
-without ``max_epochs``, until the study's end: the same learning curve a longer run of that
-configuration would have drawn (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier
-epochs included, so it is never worse than the trial it continues. It is not pruned, and
-records only its own cost and reports.
+study gains from one more short trial (on a 32-program classification corpus Kim's CNN goes
+from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
+``training.train_on`` (the default), a complete trial that is the study's best and was still
+improving at its last epoch (stopped by ``max_epochs``, or by its time limit as the slow
+configurations of a short study are) keeps its training state (``last.pt``, ``best.pt``:
+model, optimizer, schedule, generators) instead of dropping it. Sampled trials then end by
+the last ``trial_share`` of the timeout; in that last stretch the study enqueues one trial
+that takes the state over and trains on from where the best stopped, without ``max_epochs``,
+until the study's end: the same learning curve a longer run of that configuration would have
+drawn (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier epochs
+included, so it is never worse than the trial it continues. It is not pruned, and records
+only its own cost and reports.
 
 Schedules tied to ``max_epochs`` (``cosine``, at its floor by then) do not train on.
 """
