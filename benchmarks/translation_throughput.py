@@ -11,7 +11,10 @@ its decoder also runs in one call) and its Transformer at about the same paramet
 All train one epoch on the same real Japanese -> English pairs (the gettext catalogs'
 messages), with the same sentencepiece models and threads. Reported: target tokens per
 second, the padding share, and each run's ratio to the plain loop on random and on sorted
-batches. On CUDA every loop runs under autocast, as hpo's trainer does.
+batches. On CUDA every loop runs under autocast, as hpo's trainer does. On a CPU with native
+bfloat16, where hpo's trainer autocasts to it by default, hpo's models also train in float32
+and the plain loop on sorted batches in bfloat16 (autocast by hand), for what the precision
+alone is worth.
 
     python benchmarks/translation_throughput.py [--pairs 12600] [--threads 2] [--device cpu]
 """
@@ -38,6 +41,7 @@ from hpo.data.seq2seq_batching import ParallelDataset, token_budget_batches
 from hpo.data.tokenizer import PAD_ID, Tokenizer, train_sentencepiece
 from hpo.models import build, count_parameters
 from hpo.models.transformer import Transformer
+from hpo.training.precision import training_dtype
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, fit_seq2seq
 
 SIZE = {"embedding_dim": 256, "hidden_size": 256, "num_layers": 2, "dropout": 0.1}
@@ -130,8 +134,10 @@ class Run:
 class PlainLoop:
     """The tutorials' training loop: Adam, mean cross-entropy, clipping; nothing else."""
 
-    def __init__(self, model: PlainSeq2Seq, device, lr: float):
+    def __init__(self, model: PlainSeq2Seq, device, lr: float, bfloat16: bool = False):
         self.model, self.device = model.to(device), device
+        # As a user would turn it on by hand: autocast to bfloat16 on the CPU.
+        self.bfloat16 = bfloat16
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID)
 
@@ -141,7 +147,10 @@ class PlainLoop:
         for index in batches:
             batch = data.collate(index).to(self.device)
             self.optimizer.zero_grad()
-            with torch.autocast(self.device.type, enabled=self.device.type == "cuda"):
+            with (
+                torch.autocast(self.device.type, enabled=self.device.type == "cuda"),
+                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16),
+            ):
                 logits = self.model(batch.src, batch.tgt_in)
                 loss = self.loss_fn(logits.float().flatten(0, 1), batch.tgt_out.flatten())
             loss.backward()
@@ -154,10 +163,13 @@ class PlainLoop:
         run.seconds += time.perf_counter() - start
 
 
-def hpo_epoch(model: nn.Module, splits, params, batch_tokens: int, device, run: Run) -> None:
-    """One epoch of hpo's trainer (its validation is not counted)."""
+def hpo_epoch(
+    model: nn.Module, splits, params, batch_tokens: int, device, run: Run, amp: bool = True
+) -> None:
+    """One epoch of hpo's trainer (its validation is not counted); ``amp``: its default
+    mixed precision (bfloat16 on a CPU that has it, :mod:`hpo.training.precision`)."""
     settings = Seq2SeqSettings(
-        max_epochs=1, batch_tokens=batch_tokens, seed=0, clip_grad=1.0, amp=True
+        max_epochs=1, batch_tokens=batch_tokens, seed=0, clip_grad=1.0, amp=amp
     )
     record = fit_seq2seq(model, splits, params, settings, device=device).history[0]
     tokens = sum(len(t) + 1 for t in splits.train.tgt_ids)
@@ -200,28 +212,38 @@ def main() -> None:
         f"plain batches of {args.batch_size} sentences, hpo batches of <= {batch_tokens} tokens"
     )
 
-    torch.manual_seed(0)
-    plain_random = PlainSeq2Seq(src_vocab, tgt_vocab, **SIZE)
-    plain_sorted = PlainSeq2Seq(src_vocab, tgt_vocab, **SIZE)
-    plain_sorted.load_state_dict(plain_random.state_dict())
-    torch.manual_seed(0)
-    rnn = build("translation", PARAMS, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab)
-    torch.manual_seed(0)
-    transformer = Transformer(src_vocab, tgt_vocab, **TRANSFORMER)
+    def plain() -> PlainSeq2Seq:
+        torch.manual_seed(0)
+        return PlainSeq2Seq(src_vocab, tgt_vocab, **SIZE)
+
+    def rnn() -> nn.Module:
+        torch.manual_seed(0)
+        return build("translation", PARAMS, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab)
+
+    def transformer() -> nn.Module:
+        torch.manual_seed(0)
+        return Transformer(src_vocab, tgt_vocab, **TRANSFORMER)
+
     subset = shard(splits, list(range(n)))
+    random_batches = plain_batches(subset.train, args.batch_size, sort=False, seed=0)
+    sorted_batches = plain_batches(subset.train, args.batch_size, sort=True, seed=0)
     loops = {
-        "plain, random batches": (
-            PlainLoop(plain_random, device, 1e-3),
-            plain_batches(subset.train, args.batch_size, sort=False, seed=0),
-        ),
-        "plain, sorted batches": (
-            PlainLoop(plain_sorted, device, 1e-3),
-            plain_batches(subset.train, args.batch_size, sort=True, seed=0),
-        ),
+        "plain, random batches": (PlainLoop(plain(), device, 1e-3), random_batches),
+        "plain, sorted batches": (PlainLoop(plain(), device, 1e-3), sorted_batches),
     }
-    models = {"hpo LSTM": (rnn, PARAMS), "hpo Transformer": (transformer, TRANSFORMER_TRAINING)}
+    models = {
+        "hpo LSTM": (rnn(), PARAMS, True),
+        "hpo Transformer": (transformer(), TRANSFORMER_TRAINING, True),
+    }
+    if device.type == "cpu" and training_dtype(device, amp=True) == torch.bfloat16:
+        # What of hpo's rate is its default mixed precision, and what a plain loop gets
+        # from the same by hand.
+        bf16 = PlainLoop(plain(), device, 1e-3, bfloat16=True)
+        loops["plain, sorted, bfloat16"] = (bf16, sorted_batches)
+        models["hpo LSTM, float32"] = (rnn(), PARAMS, False)
+        models["hpo Transformer, float32"] = (transformer(), TRANSFORMER_TRAINING, False)
     runs = {name: Run(name, count_parameters(loop.model)) for name, (loop, _) in loops.items()}
-    runs.update({name: Run(name, count_parameters(model)) for name, (model, _) in models.items()})
+    runs.update({name: Run(name, count_parameters(m)) for name, (m, _, _) in models.items()})
     generator = torch.Generator().manual_seed(0)
     hpo_batches = token_budget_batches(
         [len(s) for s in subset.train.src_ids],
@@ -238,8 +260,8 @@ def main() -> None:
         for name, (loop, batches) in loops.items():
             loop.train(subset.train, batches[r :: args.rounds], runs[name])
         part = shard(subset, sorted(i for batch in hpo_batches[r :: args.rounds] for i in batch))
-        for name, (model, params) in models.items():
-            hpo_epoch(model, part, params, batch_tokens, device, runs[name])
+        for name, (model, params, amp) in models.items():
+            hpo_epoch(model, part, params, batch_tokens, device, runs[name], amp)
 
     random_rate = runs["plain, random batches"].rate
     sorted_rate = runs["plain, sorted batches"].rate

@@ -1,26 +1,25 @@
-"""The one training loop of every task, read top to bottom as in JoeyNMT's TrainManager;
-what differs between tasks (batches, the units a loss is normalised by, the loss, the
-validation) is behind :class:`TrainingTask`.
+"""The one training loop of every task, read top to bottom as in JoeyNMT's TrainManager; what
+differs between tasks (batches, the units a loss is normalised by, the loss, the validation)
+is behind :class:`TrainingTask`.
 
 Every epoch: the task's training batches in a seeded order, taken ``accumulate`` at a time
 (a window); each batch's summed loss is divided by the units (examples, target tokens) of
 the whole window, so a window weighs every unit alike and the last, shorter window of an
-epoch by its own units; gradients scaled under AMP on CUDA, clipped, one optimizer step per
-window with the learning rate of that step (:mod:`hpo.training.lr_schedule`) and the
-``after_step`` hooks.
+epoch by its own units; mixed precision where ``amp`` pays (:mod:`~hpo.training.precision`),
+clipping, one optimizer step per window at its rate, and the ``after_step`` hooks.
 
 The run reports every ``report_every`` training examples (at the first optimizer step at or
 after each multiple, :mod:`hpo.training.report_schedule`) and at every epoch's end. A report
 validates (within an epoch on the task's fixed dev subset, at an epoch's end on all of dev),
 appends an :class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to
 stop). The best state and value come from epoch ends only. An epoch's end then steps the
-epoch schedule. With a checkpoint folder every report writes ``last.pt`` (within an epoch only
-where it costs little: :func:`~hpo.training.resume.checkpoint_due`; an epoch's end also
+epoch schedule. With a checkpoint folder every report writes ``last.pt`` (within an epoch
+only where it costs little: :func:`~hpo.training.resume.checkpoint_due`; an epoch's end also
 ``best.pt`` at a new best) holding model, optimizer, schedule, scaler, counters, the best so
 far, every random generator and, within an epoch, how far it got
 (:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
-an uninterrupted run. A ``time_limit`` stops training early enough for the report at the
-cut to end by it; until its first report a run times its first steps and stops with
+an uninterrupted run. A ``time_limit`` stops training early enough for the report at the cut
+to end by it; until its first report a run times its first steps and stops with
 :class:`TooSlowError` if that report would come past ``first_report_limit``.
 """
 
@@ -42,6 +41,7 @@ from hpo.training.epoch_progress import EpochProgress
 from hpo.training.first_report import FirstReportProbe, ReportLimit, TooSlowError
 from hpo.training.lr_schedule import LearningRate
 from hpo.training.metrics import is_better
+from hpo.training.precision import autocast, training_dtype
 from hpo.training.records import EpochRecord, FitResult
 from hpo.training.report_schedule import ReportSchedule
 from hpo.training.resume import (
@@ -120,8 +120,8 @@ def fit(
     ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (weight
     masks of magnitude pruning are re-applied there). With ``checkpoint_dir``, ``last.pt``
     is written at every report (within an epoch where it costs little) and ``best.pt`` at
-    every new best; with ``resume`` training
-    continues from ``last.pt`` when it exists, within an epoch if it was written there.
+    every new best; with ``resume`` training continues from ``last.pt`` when it exists,
+    within an epoch if it was written there.
     ``result`` may be a subclass of :class:`FitResult` to fill. A run too slow for
     ``settings.first_report_limit`` raises :class:`TooSlowError` after its first steps.
 
@@ -184,8 +184,8 @@ class _Run:
             maximize=settings.maximize,
             warmup_steps=settings.warmup_steps,
         )
-        self.use_amp = settings.amp and device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.amp_dtype = training_dtype(device, settings.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.result = result if result is not None else FitResult()
         self.epoch_examples = task.epoch_examples()
@@ -232,7 +232,7 @@ class _Run:
                 totals.count(tokens, self.task.padding(batch))
                 window_tokens += tokens
                 batch = batch.to(self.device)
-                with torch.autocast(self.device.type, enabled=self.use_amp):
+                with autocast(self.device, self.amp_dtype):
                     loss = self.task.loss_sum(self.model, batch)
                 self.scaler.scale(loss / max(1, window_units)).backward()
                 window_loss += loss.detach()

@@ -1,0 +1,57 @@
+"""Mixed precision: the float type a training step's autocast computes in, on each device.
+
+``training.amp`` asks for it. On CUDA that is float16 with a gradient scaler. On a CPU with
+native bfloat16 arithmetic (AVX512-BF16 or AMX, which oneDNN uses) it is bfloat16: the
+matrix products of a training step run at about 1.8x the float32 rate there (both
+translation families, 2 cores, ``benchmarks/translation_throughput.py``), while the weights,
+the optimizer state and the loss stay float32, and bfloat16's float32 range needs no scaler.
+A CPU without those instructions would emulate bfloat16, slower than float32: it trains in
+float32. Validation and decoding stay float32 on a CPU, so that the values trials are
+compared by do not depend on which CPU computed them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import torch
+
+
+@functools.cache
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (oneDNN's own check)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()) and bool(
+            torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (AttributeError, RuntimeError):  # a build without oneDNN or without that check
+        return False
+
+
+def training_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """The type a training step autocasts to on ``device``; None: float32 throughout.
+
+    Example:
+        >>> training_dtype(torch.device("cpu"), amp=False) is None
+        True
+        >>> training_dtype(torch.device("cpu"), amp=True) in (torch.bfloat16, None)
+        True
+    """
+    if not amp:
+        return None
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_has_bfloat16():
+        return torch.bfloat16
+    return None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Autocast to ``dtype`` on ``device``, or nothing where ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+__all__ = ["autocast", "cpu_has_bfloat16", "training_dtype"]
