@@ -281,6 +281,9 @@ class TrainingConfig(_Strict):
     limit): it trains on from there until the study's end, as a trial of its own
     (:mod:`hpo.study.train_on`). ``false``: every trial
     stops at ``max_epochs`` and the search runs to the end.
+
+    ``amp``: mixed precision for training steps where it pays: float16 on CUDA, bfloat16 on
+    a CPU with native bfloat16 arithmetic (:mod:`hpo.training.precision`).
     """
 
     max_epochs: int = Field(10, ge=1)

@@ -23,6 +23,7 @@ from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
+from hpo.training.precision import cpu_has_bfloat16
 from hpo.training.resume import LAST_CHECKPOINT, load_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from tests.conftest import write_study
@@ -345,3 +346,18 @@ def test_hpo_train_resumes_a_classifier_to_the_trials_own_weights(workdir, capsy
     assert (trained["epoch"], trained["value"]) == (trial["epoch"], trial["value"])
     for name, tensor in trial["state_dict"].items():
         assert torch.equal(tensor, trained["state_dict"][name]), name
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_amp_trains_in_bfloat16_where_the_cpu_has_it_and_validates_in_float32(topics, amp):
+    model, task, settings = classifier_run(topics)
+    settings.max_epochs, settings.amp = 1, amp
+    seen: set[tuple[bool, torch.dtype]] = set()
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    last.register_forward_hook(lambda m, i, out: seen.add((m.training, out.dtype)))
+
+    fit(model, task, CLASSIFIER, settings)
+
+    trains_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
+    assert seen == {(True, trains_in), (False, torch.float32)}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
