@@ -6,6 +6,7 @@ and on time."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
 from hpo.training.precision import cpu_has_bfloat16
-from hpo.training.resume import LAST_CHECKPOINT, load_state
+from hpo.training.resume import LAST_CHECKPOINT, load_state, save_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from tests.conftest import write_study
 
@@ -361,3 +362,27 @@ def test_amp_trains_in_bfloat16_where_the_cpu_has_it_and_validates_in_float32(to
     trains_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
     assert seen == {(True, trains_in), (False, torch.float32)}
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize("save_delay", [0.0, 0.3])
+def test_checkpoints_within_an_epoch_are_skipped_where_writing_them_is_slow(
+    topics, tmp_path, monkeypatch, save_delay
+):
+    model, task, settings = classifier_run(topics)
+    settings.max_epochs, settings.report_every = 2, "0.25 epoch"
+    written: list[str] = []
+
+    def save_on_a_slow_disk(state, path):
+        time.sleep(save_delay)
+        save_state(state, path)
+        written.append(path.name)
+
+    monkeypatch.setattr("hpo.training.loop.save_state", save_on_a_slow_disk)
+    records = fit(model, task, CLASSIFIER, settings, checkpoint_dir=tmp_path).history
+
+    last = written.count(LAST_CHECKPOINT)
+    if save_delay == 0.0:  # a small model's checkpoint is cheap: one at every report
+        assert last == len(records) == 8
+    else:  # the first within an epoch showed what one costs; epochs' ends always write
+        assert last == 3
+    assert load_state(tmp_path / LAST_CHECKPOINT)["epoch"] == 2

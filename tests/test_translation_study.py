@@ -318,3 +318,13 @@ def test_with_searched_vocabularies_every_trial_ends_its_epochs_at_the_same_step
         kept[trial.params["src_vocab_size"]] = trial.user_attrs["examples_seen"] // 2
     # Subwords of the smaller vocabulary are shorter, so its filter drops more pairs.
     assert kept[100] < kept[300] <= loaded
+    # epochs.csv keeps every report after the study's end, at the step the store holds it
+    # at (its examples column counts the trial's own, fewer, pairs).
+    with open("runs/translate/epochs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for trial in stored().get_trials():
+        mine = [r for r in rows if r["trial"] == str(trial.number)]
+        assert sorted(int(r["step"]) for r in mine) == sorted(trial.intermediate_values)
+        for row in mine:
+            assert float(row["bleu"]) == pytest.approx(trial.intermediate_values[int(row["step"])])
+    assert any(r["examples"] != r["step"] for r in rows)

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 # appended, so that a file written before it is upgraded by adding empty cells (see
 # _upgrade_header); the metric columns of the first two tasks therefore stay where they
 # were added: classification's after val_loss, translation's (and padding) after worker,
-# then those of reports within epochs: the step (training examples seen), whether dev was
-# the subset, and the seconds since the report before.
+# then those of reports within epochs: the training examples seen, whether dev was the
+# subset, and the seconds since the report before; then the pruner's step the report was
+# stored at (the examples, scaled where a trial's epoch is not the study's).
 _WRITTEN_COLUMNS = (
     "trial",
     "epoch",
@@ -56,6 +57,7 @@ _WRITTEN_COLUMNS = (
     "subset",
     "train_s",
     "val_s",
+    "step",
 )
 
 
@@ -119,7 +121,8 @@ class EpochLog:
         self.path = path
         self.worker = worker
 
-    def append(self, trial_number: int, record: EpochRecord) -> None:
+    def append(self, trial_number: int, record: EpochRecord, step: int | None = None) -> None:
+        """One row for ``record``; ``step``: the step the store holds its value at."""
         row = {
             "trial": trial_number,
             "epoch": record.epoch,
@@ -135,6 +138,7 @@ class EpochLog:
             "subset": int(record.subset),
             "train_s": round(record.train_seconds, 4),
             "val_s": round(record.val_seconds, 4),
+            "step": step,
         }
         columns = epoch_columns()
         with _locked(self.path):
@@ -258,8 +262,9 @@ def sync_epochs_csv(study: optuna.Study, path: Path) -> None:
 
 
 def _step(row: dict[str, str]) -> int:
-    """A row's step: its examples; in rows written before reports within epochs, its epoch."""
-    return int(row.get("examples") or row["epoch"])
+    """A row's step in the store: its ``step``; in rows written before that column, its
+    examples; in rows written before reports within epochs, its epoch."""
+    return int(row.get("step") or row.get("examples") or row["epoch"])
 
 
 def sync_logs(study: optuna.Study, study_dir: Path) -> None:

@@ -123,7 +123,8 @@ class Objective:
             trial.set_user_attr(name, value)
 
         def log_epoch(record: EpochRecord) -> None:
-            self.epoch_log.append(trial.number, record)
+            # At the step the pruning callback stores the value at (called after this).
+            self.epoch_log.append(trial.number, record, pruning.step(record))
 
         # A trial training the best on (hpo.study.train_on) has no max_epochs of its own
         # and is not pruned: it is the best configuration, going on from where it stopped.

@@ -98,12 +98,17 @@ class PruningCallback:
         self.cost = RunningCost()
         self._before: tuple[bool, float] | None = None  # (at the floor, loss) of the last report
 
+    def step(self, record: EpochRecord) -> int:
+        """The step ``record`` is stored at (:func:`pruner_step`)."""
+        steps_epoch = self.study_epoch or record.epoch_examples
+        return pruner_step(record.examples, record.epoch_examples, steps_epoch)
+
     def __call__(self, record: EpochRecord) -> None:
         steps_epoch = self.study_epoch or record.epoch_examples
         if self.cost.examples_seen == 0:  # the first report
             self.trial.set_user_attr("epoch_examples", steps_epoch)
         value = record.value(self.metric)
-        step = pruner_step(record.examples, record.epoch_examples, steps_epoch)
+        step = self.step(record)
         self.trial.report(value, step)
         self.cost.add(record)
         # Every report, not only at the end: the parent of several workers shows a running
