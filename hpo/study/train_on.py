@@ -5,13 +5,14 @@ length; a configuration still improving there would gain more from training on t
 study gains from one more short trial (on a 32-program classification corpus Kim's CNN goes
 from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
 ``training.train_on`` (the default), a complete trial that is the study's best and was still
-improving at its last epoch (stopped by ``max_epochs``, or by its time limit as the slow
-configurations of a short study are) keeps its training state (``last.pt``, ``best.pt``:
-model, optimizer, schedule, generators) instead of dropping it. Sampled trials then end by
-the last ``trial_share`` of the timeout; in that last stretch the study enqueues one trial
-that takes the state over and trains on from where the best stopped, without ``max_epochs``,
-until the study's end: the same learning curve a longer run of that configuration would have
-drawn (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier epochs
+improving at its last epochs (its best is its last or the one before; stopped by
+``max_epochs``, or by its time limit as the slow configurations of a short study are) keeps
+its training state (``last.pt``, ``best.pt``: model, optimizer, schedule, generators)
+instead of dropping it. Sampled trials then end by the last ``trial_share`` of the timeout;
+in that last stretch the study enqueues one trial that takes the state over and trains on
+from where the best stopped, without ``max_epochs``, until the study's end: the same
+learning curve a longer run of that configuration would have drawn
+(:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier epochs
 included, so it is never worse than the trial it continues. It is not pruned, and records
 only its own cost and reports.
 
@@ -70,18 +71,29 @@ def worth_keeping(
 ) -> bool:
     """Whether a trial ending now keeps its training state for the best to train on: it is
     the best so far, not itself a trial training on, and was still improving where it
-    stopped: ``epochs`` (its best epoch, its last) are equal, and it stopped at
-    ``max_epochs`` or at its time limit (its share of the study, the final stretch, or
-    ``trial_time_limit``: a slow configuration's best is often cut there). ``stretch``: the
-    study's final stretch (0: none)."""
+    stopped: of ``epochs`` (its best epoch, its last), the best is the last or the one
+    before (one epoch's dev value is noisy by more than an epoch's gain near a plateau),
+    and it stopped at ``max_epochs`` or at its time limit (its share of the study, the final
+    stretch, or ``trial_time_limit``: a slow configuration's best is often cut there).
+    ``stretch``: the study's final stretch (0: none).
+
+    Example:
+        >>> improving((9, 10)), improving((10, 10)), improving((8, 10)), improving((None, 1))
+        (True, True, False, False)
+    """
     if not stretch or config.keep_checkpoints < 1:
         return False
     if CONTINUES_ATTR in trial.user_attrs or stop_reason not in KEEPS_STATE_AFTER:
         return False
     if params.get("lr_schedule") in ENDS_WITH_MAX_EPOCHS:
         return False
+    return improving(epochs) and would_be_kept(trial.study, value, 1)
+
+
+def improving(epochs: tuple[int | None, int]) -> bool:
+    """Whether a run's best epoch is its last or the one before (``epochs``: best, last)."""
     best_epoch, last_epoch = epochs
-    return best_epoch == last_epoch and would_be_kept(trial.study, value, 1)
+    return best_epoch is not None and best_epoch >= last_epoch - 1
 
 
 def candidate(study: optuna.Study, study_dir: Path) -> FrozenTrial | None:
@@ -154,6 +166,7 @@ __all__ = [
     "drop_outdated_states",
     "enqueue_train_on",
     "final_stretch",
+    "improving",
     "sampled_reserve",
     "time_to_train_on",
     "worth_keeping",
