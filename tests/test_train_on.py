@@ -47,7 +47,10 @@ def test_the_best_trial_trains_on_in_the_studys_last_stretch(workdir, capsys):
     (on,) = [t for t in trials if "continues" in t.user_attrs]
     best = trials[on.user_attrs["continues"]]
     assert best.state.name == "COMPLETE" and best.user_attrs["kept_training_state"] is True
-    assert best.user_attrs["stop_reason"] == "max_epochs" and best.user_attrs["best_epoch"] in (1, 2)
+    assert best.user_attrs["stop_reason"] == "max_epochs" and best.user_attrs["best_epoch"] in (
+        1,
+        2,
+    )
     # The same configuration, going on from where the best stopped until the study's end.
     assert on.params == best.params and on.number > best.number
     assert on.user_attrs["origin"] == f"trains trial {best.number} on"
