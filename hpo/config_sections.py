@@ -278,8 +278,10 @@ class TrainingConfig(_Strict):
 
     ``train_on``: where the study has a timeout, its last ``trial_share`` goes to the best
     trial, if it was still improving where it stopped (its best epoch is its last or the one
-    before; at ``max_epochs`` or at its time limit): it trains on from there until the
-    study's end, as a trial of its own (:mod:`hpo.study.train_on`). ``false``: every trial
+    before; at ``max_epochs`` or at its time limit), or to a faster trial still improving
+    that is ahead of it at equal training time (:mod:`hpo.study.equal_time`): it trains on
+    from there until the study's end, as a trial of its own (:mod:`hpo.study.train_on`).
+    ``false``: every trial
     stops at ``max_epochs`` and the search runs to the end.
 
     ``amp``: mixed precision for training steps where it pays: float16 on CUDA, bfloat16 on

@@ -11,6 +11,9 @@ from pathlib import Path
 import optuna
 
 from hpo.cli import main
+from hpo.run_layout import trial_dir
+from hpo.study.kept_trials import prune_checkpoints
+from hpo.study.train_on import candidate, drop_outdated_states, sampled_reserve
 from tests.conftest import write_study
 
 # Adam at a small rate on 2,000 texts: still improving after two epochs.
@@ -120,3 +123,68 @@ def test_a_best_trial_cut_by_its_share_trains_on_too(workdir):
     assert on.params == best.params and on.value <= best.value
     assert on.datetime_complete - on.datetime_start > datetime.timedelta(seconds=4.5)
     assert {p.name for p in Path("runs/tiny").glob("trial-*/*.pt")} <= {"model.pt"}
+
+
+def stored_trial(study: optuna.Study, values: list[float], seconds: float, kept: bool) -> int:
+    """A complete trial with a dev value at each epoch's end (100 examples an epoch) after
+    ``seconds`` of training, its training state on disk where ``kept``."""
+    study.add_trial(
+        optuna.trial.create_trial(
+            value=max(values),
+            intermediate_values={100 * (i + 1): v for i, v in enumerate(values)},
+            user_attrs={
+                "epoch_examples": 100,
+                "train_seconds": seconds,
+                "val_seconds": 0.0,
+                "kept_training_state": kept,
+            },
+        )
+    )
+    number = len(study.trials) - 1
+    if kept:
+        folder = trial_dir(Path("runs/equal"), number)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "last.pt").write_bytes(b"state")
+    return number
+
+
+def test_the_stretch_goes_to_a_trial_ahead_of_the_best_at_equal_time(workdir):
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    runs = Path("runs/equal")
+    # The best, a slow model at its peak; a fast one still climbing, better at its own
+    # time (12 s: 0.59) than the best was (its first epoch, 15 s: 0.45); a fast one behind.
+    best = stored_trial(study, [0.45, 0.58, 0.64, 0.67, 0.68], 75.0, kept=True)
+    behind = stored_trial(study, [0.30, 0.35, 0.38, 0.40], 12.0, kept=True)
+    fast = stored_trial(study, [0.40, 0.50, 0.55, 0.59], 12.0, kept=True)
+    assert study.best_trial.number == best
+    # A stretch that takes the fast trial past the best's time goes to it; a shorter one
+    # (12 + 30 s < 75 s) to the best.
+    assert candidate(study, runs, stretch=70.0).number == fast
+    assert candidate(study, runs, stretch=30.0).number == best
+    # Checkpoints of trials outside the best one go, but not a training state still kept.
+    prune_checkpoints(study, runs, keep=1)
+    assert all((trial_dir(runs, n) / "last.pt").is_file() for n in (best, behind, fast))
+    # After a trial, only the candidate's state stays; then its folder alone is left.
+    drop_outdated_states(study, runs, stretch=70.0)
+    prune_checkpoints(study, runs, keep=1)
+    assert sorted(p.parent.name for p in runs.glob("trial-*/last.pt")) == [f"trial-{fast}"]
+    assert sorted(p.name for p in runs.glob("trial-*")) == [f"trial-{fast}"]
+    # At the end of a run no state stays.
+    drop_outdated_states(study, runs)
+    assert not list(runs.glob("trial-*/last.pt"))
+
+
+def test_a_trial_ahead_of_a_best_that_kept_nothing_trains_on(workdir):
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    runs = Path("runs/equal")
+    stored_trial(study, [0.45, 0.58, 0.64, 0.68, 0.67, 0.66], 90.0, kept=False)  # peaked
+    assert candidate(study, runs, stretch=100.0) is None
+    fast = stored_trial(study, [0.40, 0.50, 0.55, 0.59], 12.0, kept=True)
+    assert candidate(study, runs, stretch=100.0).number == fast
+    assert sampled_reserve(study, runs, 100.0) == 100.0
+    # Behind at equal time: a stretch would not go to it, and none is reserved.
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    stored_trial(study, [0.45, 0.58, 0.64, 0.68, 0.67, 0.66], 90.0, kept=False)
+    stored_trial(study, [0.40, 0.41, 0.42, 0.43], 60.0, kept=True)
+    assert candidate(study, runs, stretch=100.0) is None
+    assert sampled_reserve(study, runs, 100.0) == 0.0

@@ -50,12 +50,14 @@ def prune_checkpoints(study: optuna.Study, study_dir: Path, keep: int) -> None:
     """Delete checkpoints of finished trials outside the best ``keep``.
 
     The folder of a dead trial whose retry has not yet taken over its training state stays
-    (:mod:`hpo.study.trial_state`).
+    (:mod:`hpo.study.trial_state`), nor that of a trial whose training state is kept for
+    training on (:mod:`hpo.study.train_on` drops those it does not train on).
     """
-    from hpo.study.trial_state import awaited_states
+    from hpo.study.trial_state import awaited_states, kept_states
 
     trials = study.get_trials(deepcopy=False)
     kept = set(kept_trial_numbers(study, keep)) | awaited_states(trials)
+    kept |= kept_states(trials, study_dir)
     finished = {t.number for t in trials if t.state.is_finished()}
     for path in study_dir.glob("trial-*"):
         number = path.name.removeprefix("trial-")

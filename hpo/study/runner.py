@@ -179,12 +179,12 @@ class _Session:
                     study.stop()
 
             def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
-                train_on_best.drop_outdated_states(study, self.study_dir)
+                train_on_best.drop_outdated_states(study, self.study_dir, stretch)
                 # Not where no trial would start: the enqueued one would wait in the store.
                 if train_on_best.time_to_train_on(
                     stretch, timeout, deadline
                 ) and room_for_another_trial(timeout, deadline):
-                    train_on_best.enqueue_train_on(study, self.study_dir)
+                    train_on_best.enqueue_train_on(study, self.study_dir, stretch)
 
             callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]
             if stretch:
@@ -253,7 +253,7 @@ class _Session:
         return summary
 
     def close(self) -> None:
-        train_on_best.drop_outdated_states(self.study, self.study_dir, keep_best=False)
+        train_on_best.drop_outdated_states(self.study, self.study_dir)
         sync_logs(self.study, self.study_dir)
         prune_checkpoints(self.study, self.study_dir, self.config.keep_checkpoints)
 

@@ -4,13 +4,15 @@ Every sampled trial stops at ``max_epochs``, so a search compares configurations
 length; a configuration still improving there would gain more from training on than the
 study gains from one more short trial (on a 32-program classification corpus Kim's CNN goes
 from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
-``training.train_on`` (the default), a complete trial that is the study's best and was still
-improving at its last epochs (its best is its last or the one before; stopped by
-``max_epochs``, or by its time limit as the slow configurations of a short study are) keeps
-its training state (``last.pt``, ``best.pt``: model, optimizer, schedule, generators)
-instead of dropping it. Sampled trials then end by the last ``trial_share`` of the timeout;
-in that last stretch the study enqueues one trial that takes the state over and trains on
-from where the best stopped, without ``max_epochs``, until the study's end: the same
+``training.train_on`` (the default), a complete trial still improving at its last epochs
+(its best is its last or the one before; stopped by ``max_epochs``, or by its time limit as
+the slow configurations of a short study are) keeps its training state (``last.pt``,
+``best.pt``: model, optimizer, schedule, generators) instead of dropping it, for as long as
+it is the one to train on: the study's best, or a trial *ahead* of the best at equal
+training time (:mod:`hpo.study.equal_time`: a fast configuration still climbing where the
+best, slower one has peaked). Sampled trials then end by the last ``trial_share`` of the
+timeout; in that last stretch the study enqueues one trial that takes the state over and
+trains on from where it stopped, without ``max_epochs``, until the study's end: the same
 learning curve a longer run of that configuration would have drawn
 (:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier epochs
 included, so it is never worse than the trial it continues. It is not pruned, and records
@@ -21,6 +23,7 @@ Schedules tied to ``max_epochs`` (``cosine``, at its floor by then) do not train
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -30,13 +33,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import StudyConfig, TrainingConfig
 from hpo.run_layout import trial_dir
-from hpo.study.kept_trials import complete_best_first, would_be_kept
+from hpo.study.equal_time import ahead
+from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 from hpo.study.too_slow import end_allowance
-from hpo.study.trial_state import RESUME_ATTR, drop_state
+from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state
 
 CONTINUES_ATTR = "continues"  # on a trial training on: the number of the trial it continues
-KEPT_STATE_ATTR = "kept_training_state"  # on a best trial whose training state stayed
 # Epochs a trial training on may run: in effect none, the study's end stops it.
 TRAIN_ON_EPOCHS = 100_000
 # Schedules whose rate depends on max_epochs: training on past it means nothing to them.
@@ -69,13 +72,14 @@ def worth_keeping(
     stop_reason: str,
     stretch: float,
 ) -> bool:
-    """Whether a trial ending now keeps its training state for the best to train on: it is
-    the best so far, not itself a trial training on, and was still improving where it
-    stopped: of ``epochs`` (its best epoch, its last), the best is the last or the one
+    """Whether a trial ending now keeps its training state, to train on if it becomes the
+    :func:`candidate`: it is not itself a trial training on, and was still improving where
+    it stopped: of ``epochs`` (its best epoch, its last), the best is the last or the one
     before (one epoch's dev value is noisy by more than an epoch's gain near a plateau),
     and it stopped at ``max_epochs`` or at its time limit (its share of the study, the final
     stretch, or ``trial_time_limit``: a slow configuration's best is often cut there).
-    ``stretch``: the study's final stretch (0: none).
+    ``stretch``: the study's final stretch (0: none). The states of trials that are not the
+    candidate are dropped after each trial (:func:`drop_outdated_states`).
 
     Example:
         >>> improving((9, 10)), improving((10, 10)), improving((8, 10)), improving((None, 1))
@@ -87,7 +91,7 @@ def worth_keeping(
         return False
     if params.get("lr_schedule") in ENDS_WITH_MAX_EPOCHS:
         return False
-    return improving(epochs) and would_be_kept(trial.study, value, 1)
+    return improving(epochs) and math.isfinite(value)
 
 
 def improving(epochs: tuple[int | None, int]) -> bool:
@@ -96,20 +100,33 @@ def improving(epochs: tuple[int | None, int]) -> bool:
     return best_epoch is not None and best_epoch >= last_epoch - 1
 
 
-def candidate(study: optuna.Study, study_dir: Path) -> FrozenTrial | None:
-    """The best complete trial, where it kept its training state for training on."""
+def candidate(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
+    """The complete trial to train on in a final stretch of ``stretch`` seconds, among those
+    that kept their training state: the best trial, or the one that is ahead of it at
+    equal training time (:func:`hpo.study.equal_time.ahead`); None where neither kept its
+    state."""
     ranked = complete_best_first(study)
     if not ranked:
         return None
     best = ranked[0][1]
-    kept = best.user_attrs.get(KEPT_STATE_ATTR)
-    return best if kept and (trial_dir(study_dir, best.number) / "last.pt").is_file() else None
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    kept = [
+        trial
+        for _, trial in ranked
+        if trial.user_attrs.get(KEPT_STATE_ATTR)
+        and (trial_dir(study_dir, trial.number) / "last.pt").is_file()
+    ]
+    choice = best if best in kept else None
+    for trial in kept:
+        if trial is not choice and ahead(trial, choice or best, stretch, maximize):
+            choice = trial
+    return choice
 
 
 def sampled_reserve(study: optuna.Study, study_dir: Path, stretch: float) -> float:
     """Seconds at the study's end a sampled trial starting now must leave free: the final
     stretch, where there is a best trial to train on."""
-    return stretch if stretch and candidate(study, study_dir) is not None else 0.0
+    return stretch if stretch and candidate(study, study_dir, stretch) is not None else 0.0
 
 
 def time_to_train_on(stretch: float, timeout: float | None, deadline: float | None) -> bool:
@@ -128,9 +145,10 @@ def time_to_train_on(stretch: float, timeout: float | None, deadline: float | No
     return before_stretch < 0.1 * stretch
 
 
-def enqueue_train_on(study: optuna.Study, study_dir: Path) -> FrozenTrial | None:
-    """Enqueue the trial that trains the best on, once per best trial; the best, or None."""
-    best = candidate(study, study_dir)
+def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
+    """Enqueue the trial that trains the :func:`candidate` on, once per candidate; the
+    candidate, or None."""
+    best = candidate(study, study_dir, stretch)
     if best is None:
         return None
     for trial in study.get_trials(deepcopy=False):
@@ -149,10 +167,10 @@ def enqueue_train_on(study: optuna.Study, study_dir: Path) -> FrozenTrial | None
     return best
 
 
-def drop_outdated_states(study: optuna.Study, study_dir: Path, keep_best: bool = True) -> None:
-    """Drop the training states kept by trials that are no longer the best (and the best's
-    too, without ``keep_best``: at the end of a run)."""
-    best = candidate(study, study_dir) if keep_best else None
+def drop_outdated_states(study: optuna.Study, study_dir: Path, stretch: float = 0.0) -> None:
+    """Drop the training states kept by trials that are not the :func:`candidate` for a
+    final stretch of ``stretch`` seconds (every state, at 0: at the end of a run)."""
+    best = candidate(study, study_dir, stretch) if stretch else None
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         if trial.user_attrs.get(KEPT_STATE_ATTR) and (best is None or trial.number != best.number):
             drop_state(trial_dir(study_dir, trial.number))

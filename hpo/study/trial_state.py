@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hpo.training import EpochRecord
 
 RESUME_ATTR = "resume_from"  # on a retry of a stale trial: the dead trial's number
+KEPT_STATE_ATTR = "kept_training_state"  # on a trial that kept its state to train on
 
 
 def _state_files() -> tuple[str, str]:
@@ -91,10 +92,23 @@ def awaited_states(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
     }
 
 
+def kept_states(trials: list[optuna.trial.FrozenTrial], study_dir: Path) -> set[int]:
+    """Numbers of finished trials whose kept training state is still there: one of them may
+    yet train on (:mod:`hpo.study.train_on`), which drops the others'."""
+    last, _ = _state_files()
+    return {
+        t.number
+        for t in trials
+        if t.user_attrs.get(KEPT_STATE_ATTR) and (trial_dir(study_dir, t.number) / last).is_file()
+    }
+
+
 __all__ = [
+    "KEPT_STATE_ATTR",
     "RESUME_ATTR",
     "awaited_states",
     "drop_state",
+    "kept_states",
     "reports_so_far",
     "take_over_state",
 ]
