@@ -194,10 +194,13 @@ def open_storage(
             failure = storage_failure(url, exc)
             attempts += 1
             # Two machines setting up a new database at once: the loser sees "already exists"
-            # or a duplicate version row, and finds everything in place when it tries again.
-            underlying = exc.__cause__ if exc.__cause__ is not None else exc
-            setting_up = isinstance(underlying, IntegrityError) or "already exists" in str(failure)
-            if setting_up and attempts < 3:
+            # or a duplicate row (a version row, or PostgreSQL's own catalog entry of a table
+            # created at the same moment), and finds everything in place when it tries again.
+            # SQLAlchemy raises IntegrityError itself; Optuna wraps it as the cause.
+            setting_up = any(isinstance(e, IntegrityError) for e in (exc, exc.__cause__)) or any(
+                sign in str(failure) for sign in ("already exists", "duplicate key")
+            )
+            if setting_up and attempts < 5:
                 time.sleep(attempts)
                 continue
             raise failure from None
