@@ -37,7 +37,7 @@ from hpo.study.equal_time import ahead
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 from hpo.study.too_slow import end_allowance
-from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state
+from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state, kept_states
 
 CONTINUES_ATTR = "continues"  # on a trial training on: the number of the trial it continues
 # Epochs a trial training on may run: in effect none, the study's end stops it.
@@ -110,12 +110,8 @@ def candidate(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTri
         return None
     best = ranked[0][1]
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    kept = [
-        trial
-        for _, trial in ranked
-        if trial.user_attrs.get(KEPT_STATE_ATTR)
-        and (trial_dir(study_dir, trial.number) / "last.pt").is_file()
-    ]
+    still_kept = kept_states([trial for _, trial in ranked], study_dir)
+    kept = [trial for _, trial in ranked if trial.number in still_kept]
     choice = best if best in kept else None
     for trial in kept:
         if trial is not choice and ahead(trial, choice or best, stretch, maximize):

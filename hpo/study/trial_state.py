@@ -95,12 +95,11 @@ def awaited_states(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
 def kept_states(trials: list[optuna.trial.FrozenTrial], study_dir: Path) -> set[int]:
     """Numbers of finished trials whose kept training state is still there: one of them may
     yet train on (:mod:`hpo.study.train_on`), which drops the others'."""
+    marked = [t.number for t in trials if t.user_attrs.get(KEPT_STATE_ATTR)]
+    if not marked:  # the loop's file names import torch: not for stores without any
+        return set()
     last, _ = _state_files()
-    return {
-        t.number
-        for t in trials
-        if t.user_attrs.get(KEPT_STATE_ATTR) and (trial_dir(study_dir, t.number) / last).is_file()
-    }
+    return {n for n in marked if (trial_dir(study_dir, n) / last).is_file()}
 
 
 __all__ = [
