@@ -14,6 +14,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from hpo.run_layout import trial_dir
+from hpo.study.kept_trials import prune_checkpoints
+from hpo.study.stale_trials import HeartbeatStorage, RetryStaleTrial
 from hpo.study.storage import open_storage
 from hpo.study.workers import worker_environment
 from tests.conftest import start_hpo, write_study
@@ -152,6 +155,55 @@ def test_a_killed_worker_is_recovered_and_its_trial_resumed_from_its_last_report
     assert_logs_agree(tmp_path / "runs/tiny", study)
     # No training state is left behind once every trial has ended.
     assert not list((tmp_path / "runs/tiny").glob("trial-*/last.pt"))
+
+
+class PruningFirst(RetryStaleTrial):
+    """The stale-trial retry, run after another worker pruned checkpoints in the window
+    between Optuna failing the stale trial and this callback enqueueing its retry."""
+
+    def __init__(self, runs, max_retry):
+        super().__init__(max_retry=max_retry)
+        self.runs = runs
+
+    def __call__(self, study, trial):
+        prune_checkpoints(study, self.runs, keep=1)
+        super().__call__(study, trial)
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("max_retry", [1, 0])
+def test_a_stale_trials_state_outlives_checkpoint_pruning_until_its_retry_takes_it(
+    tmp_path, max_retry
+):
+    runs = tmp_path / "runs"
+    storage = HeartbeatStorage(
+        f"sqlite:///{tmp_path}/hpo.db",
+        heartbeat_interval=1,
+        grace_period=1,
+        heartbeat_stale_trial_callback=PruningFirst(runs, max_retry),
+    )
+    study = optuna.create_study(study_name="stale", storage=storage)
+    dead = study.ask()
+    storage.record_heartbeat(dead._trial_id)
+    state = trial_dir(runs, dead.number)
+    state.mkdir(parents=True)
+    (state / "last.pt").write_bytes(b"its training state")
+    time.sleep(2.5)  # past the grace period: the trial's worker is gone
+
+    optuna.storages.fail_stale_trials(study)
+    (failed,) = study.get_trials(states=(TrialState.FAIL,))
+    assert failed.user_attrs["fail_reason"].startswith("stale: no heartbeat since")
+    retries = study.get_trials(states=(TrialState.WAITING,))
+    if max_retry == 0:
+        # No retry will come for it: its state is pruned as any failed trial's.
+        assert retries == [] and not state.exists()
+        return
+    (retry,) = retries
+    assert retry.user_attrs["resume_from"] == dead.number
+    assert "fail_reason" not in retry.user_attrs and "retry_due" not in retry.user_attrs
+    assert (state / "last.pt").is_file()
+    prune_checkpoints(study, runs, keep=1)  # the retry is waiting for it
+    assert (state / "last.pt").is_file()
 
 
 def test_ctrl_c_stops_all_workers_and_a_rerun_continues(tmp_path):

@@ -18,7 +18,7 @@ import sqlalchemy
 from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial
 
-from hpo.study.trial_state import RESUME_ATTR
+from hpo.study.trial_state import RESUME_ATTR, RETRY_DUE_ATTR
 
 FAIL_REASON = "fail_reason"
 
@@ -38,6 +38,14 @@ class HeartbeatStorage(optuna.storages.RDBStorage):
                 self.set_trial_user_attr(
                     trial_id, FAIL_REASON, f"stale: no heartbeat since {when} (worker {worker})"
                 )
+                # Between Optuna failing the trial and its callback enqueueing the retry,
+                # another worker's checkpoint pruning sees a failed trial: this tells it the
+                # trial's training state is still awaited.
+                callback = self.get_heartbeat_stale_trial_callback()
+                if isinstance(callback, RetryStaleTrial) and callback.will_retry(
+                    self.get_trial(trial_id)
+                ):
+                    self.set_trial_user_attr(trial_id, RETRY_DUE_ATTR, True)
         return stale
 
     def _last_beat(self, trial_id: int) -> datetime | None:
@@ -60,8 +68,18 @@ class RetryStaleTrial(optuna.storages.RetryHeartbeatStaleTrialCallback):
     has not failed), with ``resume_from`` naming the stale trial: the retry goes on from its
     last report (:mod:`hpo.study.trial_state`)."""
 
+    def __init__(self, max_retry: int | None = None) -> None:
+        super().__init__(max_retry=max_retry)
+        self.max_retry = max_retry
+
+    def will_retry(self, trial: FrozenTrial) -> bool:
+        """Whether ``trial``, once stale, is enqueued again (it has retries left)."""
+        history = trial.system_attrs.get("retry_history", [])
+        return self.max_retry is None or len(history) < self.max_retry
+
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         clean = copy.copy(trial)
-        clean.user_attrs = {k: v for k, v in trial.user_attrs.items() if k != FAIL_REASON}
+        dropped = (FAIL_REASON, RETRY_DUE_ATTR)
+        clean.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in dropped}
         clean.user_attrs[RESUME_ATTR] = trial.number
         super().__call__(study, clean)

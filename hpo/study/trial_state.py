@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 RESUME_ATTR = "resume_from"  # on a retry of a stale trial: the dead trial's number
 KEPT_STATE_ATTR = "kept_training_state"  # on a trial that kept its state to train on
+RETRY_DUE_ATTR = "retry_due"  # on a stale trial about to be enqueued again
 
 
 def _state_files() -> tuple[str, str]:
@@ -84,12 +85,16 @@ def drop_state(directory: Path) -> None:
 
 
 def awaited_states(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
-    """Numbers of dead trials whose state a waiting or running retry has yet to take over."""
-    return {
+    """Numbers of dead trials whose state a waiting or running retry has yet to take over,
+    or whose retry is due but not yet enqueued (:mod:`hpo.study.stale_trials`)."""
+    retried = {t.user_attrs.get(RESUME_ATTR) for t in trials}
+    pending = {
         source
         for t in trials
         if not t.state.is_finished() and isinstance(source := t.user_attrs.get(RESUME_ATTR), int)
     }
+    due = {t.number for t in trials if t.user_attrs.get(RETRY_DUE_ATTR) and t.number not in retried}
+    return pending | due
 
 
 def kept_states(trials: list[optuna.trial.FrozenTrial], study_dir: Path) -> set[int]:
@@ -105,6 +110,7 @@ def kept_states(trials: list[optuna.trial.FrozenTrial], study_dir: Path) -> set[
 __all__ = [
     "KEPT_STATE_ATTR",
     "RESUME_ATTR",
+    "RETRY_DUE_ATTR",
     "awaited_states",
     "drop_state",
     "kept_states",
