@@ -16,6 +16,7 @@ attends over its cache instead of recomputing the prefix.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any, cast
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.registry import Family, register
@@ -107,15 +109,30 @@ class MultiHeadAttention(nn.Module):
     ) -> torch.Tensor:
         """Queries from ``x`` [B, T, D] attend to ``keys``/``values``; ``mask`` [B, 1, 1, S]
         is True where a key may be attended to, ``causal`` hides every later position."""
-        attended = F.scaled_dot_product_attention(
-            self._split(self.query(x)),
-            keys,
-            values,
-            attn_mask=mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=causal,
-        )
+        queries = self._split(self.query(x))
+        with kernel_for(queries):
+            attended = F.scaled_dot_product_attention(
+                queries,
+                keys,
+                values,
+                attn_mask=mask,
+                dropout_p=self.dropout if self.training else 0.0,
+                is_causal=causal,
+            )
         return self.out(attended.transpose(1, 2).flatten(2))
+
+
+def kernel_for(queries: torch.Tensor) -> contextlib.AbstractContextManager:
+    """The attention kernel for ``queries``: PyTorch's choice, except on a CPU in bfloat16.
+
+    There PyTorch picks its fused (flash) kernel, whose backward pass is slow on sentence
+    lengths: a training step of a 2+2-layer model took 1.5x as long as with the plain
+    kernel (matrix products and a softmax) on 64 sentences of 10 tokens, and no less up to
+    200 tokens (benchmarks/RESULTS.md 1). In float32 the two are about even.
+    """
+    if queries.device.type == "cpu" and queries.dtype == torch.bfloat16:
+        return sdpa_kernel(SDPBackend.MATH)
+    return contextlib.nullcontext()
 
 
 def feed_forward(d_model: int, ff_dim: int) -> nn.Sequential:
