@@ -17,6 +17,7 @@ and the plain loop on sorted batches in bfloat16 (autocast by hand), for what th
 alone is worth.
 
     python benchmarks/translation_throughput.py [--pairs 12600] [--threads 2] [--device cpu]
+        [--warm-up 1]
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=12600, help="pairs trained on")
     parser.add_argument("--rounds", type=int, default=4, help="turns the contenders take")
+    parser.add_argument(
+        "--warm-up", type=int, default=0, help="parts each contender trains first, untimed"
+    )
     parser.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece, per side")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per plain batch")
     parser.add_argument("--threads", type=int, default=2)
@@ -255,13 +259,18 @@ def main() -> None:
     # The contenders take turns, every batch list cut into --rounds parts, so that a change
     # of the machine's load during the run slows them all alike. Batches are made over all
     # the pairs first; hpo's trainer gets the pairs of its part's batches, which it batches
-    # again into the same neighbours.
-    for r in range(args.rounds):
+    # again into the same neighbours. The first --warm-up parts are trained untimed: a long
+    # run meets each batch shape many times, and some kernels are built at a shape's first.
+    schedule = [(r % args.rounds, False) for r in range(args.warm_up)]
+    schedule += [(r, True) for r in range(args.rounds)]
+    for r, timed in schedule:
         for name, (loop, batches) in loops.items():
-            loop.train(subset.train, batches[r :: args.rounds], runs[name])
+            run = runs[name] if timed else replace(runs[name])
+            loop.train(subset.train, batches[r :: args.rounds], run)
         part = shard(subset, sorted(i for batch in hpo_batches[r :: args.rounds] for i in batch))
         for name, (model, params, amp) in models.items():
-            hpo_epoch(model, part, params, batch_tokens, device, runs[name], amp)
+            run = runs[name] if timed else replace(runs[name])
+            hpo_epoch(model, part, params, batch_tokens, device, run, amp)
 
     random_rate = runs["plain, random batches"].rate
     sorted_rate = runs["plain, sorted batches"].rate

@@ -52,8 +52,8 @@ def fused_kernels(params: list[nn.Parameter]) -> bool | None:
     floating-point tensor on a CPU or CUDA device (True), else the default (None).
 
     Applied parameter by parameter, Adam's update is a dozen small operations per tensor;
-    the fused kernel does them in one pass (1.2x a small Transformer's whole training step
-    on 2 CPU cores, benchmarks/RESULTS.md 1).
+    the fused kernel does them in one pass (1.1x a small Transformer's training on 2 CPU
+    cores, benchmarks/RESULTS.md 1).
 
     Example:
         >>> fused_kernels(list(nn.Linear(2, 2).parameters())), fused_kernels([])
