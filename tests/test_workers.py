@@ -171,6 +171,7 @@ class PruningFirst(RetryStaleTrial):
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
 @pytest.mark.parametrize("max_retry", [1, 0])
 def test_a_stale_trials_state_outlives_checkpoint_pruning_until_its_retry_takes_it(
     tmp_path, max_retry
