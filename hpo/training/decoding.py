@@ -37,6 +37,9 @@ def greedy_decode(
 ) -> list[list[int]]:
     """The most likely next token at every step, until EOS or the length cap.
 
+    A sentence that is done leaves the batch (its rows of the state are dropped), so each
+    step computes only the sentences still being decoded.
+
     Example:
         .. code-block:: python
 
@@ -45,23 +48,27 @@ def greedy_decode(
     """
     limits = max_output_lengths(src_lengths, ratio, offset)
     state = model.encode(src, src_lengths)
-    batch = src.size(0)
-    tokens = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
-    outputs: list[list[int]] = [[] for _ in range(batch)]
-    done = [False] * batch
+    tokens = torch.full((src.size(0),), BOS_ID, dtype=torch.long, device=src.device)
+    outputs: list[list[int]] = [[] for _ in range(src.size(0))]
+    live = list(range(src.size(0)))  # the sentence of each row of the state
     for step in range(max(limits)):
         logits, state = model.step(tokens, state)
         tokens = logits.argmax(dim=-1)
-        for b, token in enumerate(tokens.tolist()):
-            if done[b]:
-                continue
-            if token == EOS_ID:
-                done[b] = True
-            else:
+        keep = []
+        for row, token in enumerate(tokens.tolist()):
+            b = live[row]
+            if token != EOS_ID:
                 outputs[b].append(token)
-                done[b] = step + 1 >= limits[b]
-        if all(done):
+                if step + 1 < limits[b]:
+                    keep.append(row)
+        if not keep:
             break
+        if len(keep) < len(live):
+            # The length of a batch's longest output (often a runaway repetition up to
+            # the cap) would otherwise be paid by every sentence of the batch.
+            index = torch.tensor(keep, dtype=torch.long, device=src.device)
+            state, tokens = state.select(index), tokens.index_select(0, index)
+            live = [live[row] for row in keep]
     return outputs
 
 
@@ -85,8 +92,8 @@ def beam_search(
     Every step extends each live hypothesis by every token and keeps, per sentence, the
     ``2 * beam_size`` best extensions: those ending in EOS among the first ``beam_size``
     become finished hypotheses, the best others stay live (up to ``beam_size``). A sentence
-    is done when it has ``beam_size`` finished hypotheses or reaches its length cap; the
-    finished one with the best length-normalised score wins.
+    is done when it has ``beam_size`` finished hypotheses or reaches its length cap, and
+    then leaves the batch; the finished one with the best length-normalised score wins.
 
     Example:
         .. code-block:: python
@@ -106,55 +113,55 @@ def beam_search(
     scores[:, 0] = 0.0
     sequences: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
-    done = [False] * batch
-
+    alive = list(range(batch))  # the sentences still decoded, k rows of the state each
     for step in range(max(limits)):
         logits, state = model.step(tokens, state)
-        log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B*k, V]
+        log_probs = torch.log_softmax(logits.float(), dim=-1)  # [alive * k, V]
         vocab = log_probs.size(-1)
-        candidates = (scores.view(-1, 1) + log_probs).view(batch, k * vocab)
+        candidates = (scores.view(-1, 1) + log_probs).view(len(alive), k * vocab)
         top = candidates.topk(min(2 * k, k * vocab), dim=1)
         top_scores, top_index = top.values.tolist(), top.indices.tolist()
 
-        rows, next_tokens, next_scores, next_sequences = [], [], [], []
-        for b in range(batch):
+        rows, next_tokens, next_scores, next_sequences, still = [], [], [], [], []
+        for p, b in enumerate(alive):
             chosen: list[tuple[int, int, float]] = []  # (beam row, token, score)
-            if not done[b]:
-                for rank, (score, flat) in enumerate(zip(top_scores[b], top_index[b], strict=True)):
-                    if score == float("-inf"):
-                        break
-                    row, token = b * k + flat // vocab, flat % vocab
-                    if token == EOS_ID:
-                        if rank < k:
-                            hypothesis = sequences[row]
-                            normalised = length_normalised(
-                                score, len(hypothesis) + 1, length_penalty
-                            )
-                            finished[b].append((normalised, hypothesis))
-                    elif len(chosen) < k:
-                        chosen.append((row, token, score))
-                if step + 1 >= limits[b]:
-                    # Out of length: the live hypotheses end here, unfinished.
-                    for row, token, score in chosen:
-                        hypothesis = [*sequences[row], token]
-                        normalised = length_normalised(score, len(hypothesis), length_penalty)
+            for rank, (score, flat) in enumerate(zip(top_scores[p], top_index[p], strict=True)):
+                if score == float("-inf"):
+                    break
+                row, token = p * k + flat // vocab, flat % vocab
+                if token == EOS_ID:
+                    if rank < k:
+                        hypothesis = sequences[row]
+                        normalised = length_normalised(score, len(hypothesis) + 1, length_penalty)
                         finished[b].append((normalised, hypothesis))
-                    chosen = []
-                done[b] = len(finished[b]) >= k or not chosen
-            # Dead slots keep computing (scored -inf) so every step has the same batch shape.
+                elif len(chosen) < k:
+                    chosen.append((row, token, score))
+            if step + 1 >= limits[b]:
+                # Out of length: the live hypotheses end here, unfinished.
+                for row, token, score in chosen:
+                    hypothesis = [*sequences[row], token]
+                    normalised = length_normalised(score, len(hypothesis), length_penalty)
+                    finished[b].append((normalised, hypothesis))
+                chosen = []
+            if len(finished[b]) >= k or not chosen:
+                continue  # done: the sentence leaves the batch
+            still.append(p)
+            # A sentence with fewer live hypotheses than beams fills its slots with dead
+            # ones (scored -inf), so that every sentence keeps k rows.
             while len(chosen) < k:
-                chosen.append((b * k, EOS_ID, float("-inf")))
+                chosen.append((p * k, EOS_ID, float("-inf")))
             for row, token, score in chosen:
                 rows.append(row)
                 next_tokens.append(token)
                 next_scores.append(score)
                 next_sequences.append([*sequences[row], token])
-        if all(done):
+        if not still:
             break
         index = torch.tensor(rows, dtype=torch.long, device=device)
         state = state.select(index)
         tokens = torch.tensor(next_tokens, dtype=torch.long, device=device)
-        scores = torch.tensor(next_scores, device=device).view(batch, k)
+        scores = torch.tensor(next_scores, device=device).view(len(still), k)
         sequences = next_sequences
+        alive = [alive[p] for p in still]
 
     return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]
