@@ -12,9 +12,12 @@ Japanese -> English pairs, one epoch at a time, taking turns, and differs in one
 
 The other side of each comparison is made by replacing, for that copy's epochs only, the
 function through which hpo makes the choice. ``--fixed`` times single training steps on one
-shape (64 sentences of 10 tokens) instead, the best of ``--steps`` for each side.
+shape (64 sentences of 10 tokens) instead, the best of ``--steps`` for each side;
+``--profile`` prints PyTorch's profiler table of ``--steps`` such steps in hpo's default
+precision on this CPU (where a step's time goes).
 
     python benchmarks/training_choices.py [--pairs 3000] [--epochs 3] [--threads 2] [--fixed]
+        [--profile]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import hpo.models.multi_head_attention as attention_module
 import hpo.training.builders as builders_module
 from hpo.data.gettext_catalogs import message_pairs
 from hpo.models.transformer import Transformer
+from hpo.training.precision import training_dtype
 
 BATCH_TOKENS = 561  # translation_throughput.py's budget: about 64 sentences
 
@@ -77,25 +81,47 @@ COMPARISONS: dict[str, tuple[str, str, Callable[[], contextlib.AbstractContextMa
 }
 
 
-def fixed_step_rate(model: Transformer, bfloat16: bool, steps: int) -> float:
-    """Target tokens per second of the best of ``steps`` training steps on one shape."""
+def fixed_step(model: Transformer, bfloat16: bool) -> tuple[Callable[[], None], int]:
+    """One training step on one shape (64 sentences of 10 tokens, 11 target tokens), and
+    the target tokens it trains on."""
     generator = torch.Generator().manual_seed(0)
     src = torch.randint(4, 7000, (64, 10), generator=generator)
     tgt = torch.randint(4, 7000, (64, 11), generator=generator)
     keep = torch.ones_like(tgt, dtype=torch.bool)
     optimizer = builders_module.build_optimizer(model, {"optimizer": "adam", "lr": 1e-4})
-    best = float("inf")
-    for step in range(steps + 3):  # three untimed: kernels, the optimizer's state
-        start = time.perf_counter()
+
+    def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
             logits = model(src, torch.full((64,), 10), tgt, keep=keep)
             loss = torch.nn.functional.cross_entropy(logits.float(), tgt[keep])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step >= 3:
+
+    return step, int(keep.sum())
+
+
+def fixed_step_rate(model: Transformer, bfloat16: bool, steps: int) -> float:
+    """Target tokens per second of the best of ``steps`` training steps on one shape."""
+    step, tokens = fixed_step(model, bfloat16)
+    best = float("inf")
+    for i in range(steps + 3):  # three untimed: kernels, the optimizer's state
+        start = time.perf_counter()
+        step()
+        if i >= 3:
             best = min(best, time.perf_counter() - start)
-    return int(keep.sum()) / best
+    return tokens / best
+
+
+def profile_steps(model: Transformer, bfloat16: bool, steps: int) -> str:
+    """PyTorch's profiler table of ``steps`` steps on one shape: where a step's time goes."""
+    step, _ = fixed_step(model, bfloat16)
+    for _ in range(3):
+        step()
+    with torch.profiler.profile() as profiler:
+        for _ in range(steps):
+            step()
+    return profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
 
 
 def main() -> None:
@@ -106,9 +132,19 @@ def main() -> None:
     parser.add_argument("--fixed", action="store_true", help="single steps on one shape")
     parser.add_argument("--steps", type=int, default=20, help="with --fixed: steps timed")
     parser.add_argument("--only", choices=sorted(COMPARISONS), action="append")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile --steps steps on one shape instead"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(machine(), f"| {args.threads} threads, cpu")
+    if args.profile:
+        torch.manual_seed(0)
+        model = Transformer(8000, 8000, **TRANSFORMER)
+        bfloat16 = training_dtype(torch.device("cpu"), amp=True) == torch.bfloat16
+        print(f"{args.steps} steps, {'bfloat16' if bfloat16 else 'float32'} (hpo's default here)")
+        print(profile_steps(model, bfloat16, args.steps))
+        return
 
     pairs = [(ja, en) for en, ja in message_pairs("ja")]
     random.Random(0).shuffle(pairs)
