@@ -1,7 +1,7 @@
 """Time to quality: the best dev value that hpo's defaults reach in a fixed wall-clock budget.
 
     python benchmarks/time_to_quality.py [--task program|translation|both] [--budget 30m]
-        [--seeds 0 1 2] [--out DIR] [--threads N] [--device cpu]
+        [--seeds 0 1 2] [--out DIR] [--threads N] [--device cpu] [--compare time]
 
 Two real tasks built from the gettext catalogs on the machine (see ``quality_tasks.py``):
 which program a message comes from, and English -> German translation. For each task and
@@ -9,7 +9,8 @@ seed, three arms run one after another, each in its own temporary folder, on the
 number of torch threads and the same budget:
 
 - ``hpo``: ``hpo optimize --study FILE --timeout BUDGET`` with the shipped space (its
-  ``start`` point runs first) and hpo's default sampler and pruner;
+  ``start`` point runs first) and hpo's default sampler and pruner (``--compare time``:
+  its SuccessiveHalving decides at equal training time, ``pruner: {compare: time}``);
 - ``plain``: plain Optuna as a user would write it around the same training code:
   ``TPESampler(seed)``, ``SuccessiveHalvingPruner()``, each epoch's dev value reported with
   ``trial.report`` and pruned on ``trial.should_prune()``, the same space (sampled with
@@ -39,6 +40,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import optuna
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hpo from this tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,6 +68,7 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
             log = args.out / f"{task}-seed{seed}-hpo.log"
             began = time.perf_counter()
             if arm == "hpo":
+                _compare_at(study_file, args.compare)
                 result = run_hpo(study_file, config_name, budget, work, log)
             elif arm == "plain":
                 result = run_plain(study_file, budget, work)
@@ -96,6 +99,15 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
     return runs
 
 
+def _compare_at(study_file: Path, compare: str) -> None:
+    """Set the hpo arm's ``pruner.compare`` (``examples``, hpo's default, or ``time``)."""
+    if compare == "examples":
+        return
+    study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
+    study.setdefault("pruner", {})["compare"] = compare
+    study_file.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+
+
 def _keep_logs(work: Path, into: Path) -> None:
     """The run's CSV logs (``trials.csv``, ``epochs.csv``: seconds of training and
     validation per report) out of its temporary folder, before it goes."""
@@ -123,6 +135,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/time_to_quality"))
     parser.add_argument("--threads", type=int, default=None, help="torch threads of every arm")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    parser.add_argument(
+        "--compare",
+        choices=["examples", "time"],
+        default="examples",
+        help="the hpo arm's pruner.compare: SuccessiveHalving at equal data seen or time",
+    )
     parser.add_argument(
         "--arms",
         nargs="+",

@@ -10,6 +10,7 @@ import optuna
 from hpo.amounts import parse_amount
 from hpo.config import PrunerConfig, SamplerConfig
 from hpo.study.rung_sampler import RungTPESampler
+from hpo.study.time_halving import TimeHalvingPruner
 
 
 def build_sampler(config: SamplerConfig) -> optuna.samplers.BaseSampler:
@@ -46,6 +47,13 @@ def build_pruner(
         >>> pruner._min_resource
         2400
     """
+    if config.type == "successive_halving" and config.compare == "time":
+        resource = config.min_resource
+        return TimeHalvingPruner(
+            min_resource="auto" if resource == "auto" else _examples(resource, epoch_examples),
+            reduction_factor=config.reduction_factor,
+            min_early_stopping_rate=config.min_early_stopping_rate,
+        )
     if config.type == "successive_halving":
         resource = config.min_resource
         return optuna.pruners.SuccessiveHalvingPruner(
