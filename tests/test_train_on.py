@@ -174,6 +174,19 @@ def test_the_stretch_goes_to_a_trial_ahead_of_the_best_at_equal_time(workdir):
     assert not list(runs.glob("trial-*/last.pt"))
 
 
+def test_of_the_trials_ahead_of_the_best_the_stretch_goes_to_the_best_valued(workdir):
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    runs = Path("runs/equal")
+    best = stored_trial(study, [0.45, 0.58, 0.64, 0.67, 0.68], 75.0, kept=True)  # 15 s an epoch
+    # Both ahead of the best at their own time (40 s: 0.66 against 0.58; 12 s: 0.59 against
+    # nothing yet). The fast one is also ahead of the other at 12 s, where the other had
+    # 0.40: compared with each other in turn, the stretch would go to the fast one.
+    middle = stored_trial(study, [0.40, 0.52, 0.60, 0.66], 40.0, kept=True)
+    stored_trial(study, [0.40, 0.50, 0.55, 0.59], 12.0, kept=True)
+    assert study.best_trial.number == best
+    assert candidate(study, runs, stretch=70.0).number == middle
+
+
 def test_a_trial_ahead_of_a_best_that_kept_nothing_trains_on(workdir):
     study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
     runs = Path("runs/equal")
