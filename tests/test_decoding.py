@@ -70,3 +70,27 @@ def test_beam_search_drops_a_done_sentences_beams_and_keeps_the_rest_in_order():
     rows = model.rows_per_step
     assert rows[0] == 6 and rows[-1] == 2  # sentence 1, the longest, decodes alone at the end
     assert rows == sorted(rows, reverse=True) and all(n % 2 == 0 for n in rows)
+
+
+class EagerToEnd:
+    """A decoder that always ranks EOS first and token 7 second, as an undertrained model
+    often does at the first step."""
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> RowState:
+        return RowState(torch.arange(src.size(0)), 0)
+
+    def step(self, prev_tokens: torch.Tensor, state: RowState) -> tuple[torch.Tensor, RowState]:
+        logits = torch.zeros(len(state.rows), VOCAB)
+        logits[:, EOS_ID], logits[:, 7] = 10.0, 9.0
+        return logits, RowState(state.rows, state.position + 1)
+
+
+@pytest.mark.parametrize("beam_size", [None, 1, 2, 5])
+def test_no_output_is_empty_where_the_model_would_end_at_once(beam_size):
+    model = EagerToEnd()
+    src, lengths = torch.ones(2, 4, dtype=torch.long), torch.tensor([4, 3])
+    if beam_size is None:
+        ids = greedy_decode(model, src, lengths)
+    else:
+        ids = beam_search(model, src, lengths, beam_size=beam_size, length_penalty=1.0)
+    assert ids == [[7], [7]]  # EOS only from the second step on

@@ -8,15 +8,15 @@ from 0.62 dev accuracy at 10 epochs to 0.71 at 130). With a timeout and
 (its best is its last or the one before; stopped by ``max_epochs``, or by its time limit as
 the slow configurations of a short study are) keeps its training state (``last.pt``,
 ``best.pt``: model, optimizer, schedule, generators) instead of dropping it, for as long as
-it is the one to train on: the study's best, or a trial *ahead* of the best at equal
-training time (:mod:`hpo.study.equal_time`: a fast configuration still climbing where the
-best, slower one has peaked). Sampled trials then end by the last ``trial_share`` of the
-timeout; in that last stretch the study enqueues one trial that takes the state over and
-trains on from where it stopped, without ``max_epochs``, until the study's end: the same
-learning curve a longer run of that configuration would have drawn
-(:mod:`hpo.study.trial_state`). Its value is its best dev value, the earlier epochs
-included, so it is never worse than the trial it continues. It is not pruned, and records
-only its own cost and reports.
+it is the one to train on or the study's best: the one to train on is the kept trial whose
+learning curve, extended by the stretch, points highest (:mod:`hpo.study.equal_time`: a
+fast configuration still climbing steeply can pass a slower best near its peak). Sampled
+trials then end by the last ``trial_share`` of the timeout; in that last stretch the study
+enqueues one trial that takes the state over and trains on from where it stopped, without
+``max_epochs``, until the study's end: the same learning curve a longer run of that
+configuration would have drawn (:mod:`hpo.study.trial_state`). Its value is its best dev
+value, the earlier epochs included, so it is never worse than the trial it continues. It is
+not pruned, and records only its own cost and reports.
 
 Schedules tied to ``max_epochs`` (``cosine``, at its floor by then) do not train on.
 """
@@ -33,7 +33,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import StudyConfig, TrainingConfig
 from hpo.run_layout import trial_dir
-from hpo.study.equal_time import ahead
+from hpo.study.equal_time import after_stretch
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 from hpo.study.too_slow import end_allowance
@@ -78,8 +78,8 @@ def worth_keeping(
     before (one epoch's dev value is noisy by more than an epoch's gain near a plateau),
     and it stopped at ``max_epochs`` or at its time limit (its share of the study, the final
     stretch, or ``trial_time_limit``: a slow configuration's best is often cut there).
-    ``stretch``: the study's final stretch (0: none). The states of trials that are not the
-    candidate are dropped after each trial (:func:`drop_outdated_states`).
+    ``stretch``: the study's final stretch (0: none). The states of trials that are neither
+    the candidate nor the best are dropped after each trial (:func:`drop_outdated_states`).
 
     Example:
         >>> improving((9, 10)), improving((10, 10)), improving((8, 10)), improving((None, 1))
@@ -102,26 +102,28 @@ def improving(epochs: tuple[int | None, int]) -> bool:
 
 def candidate(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
     """The complete trial to train on in a final stretch of ``stretch`` seconds, among those
-    that kept their training state: of the trials ahead of the best at equal training time
-    (:func:`hpo.study.equal_time.ahead`), the one with the best value; else the best trial;
-    None where none of them kept its state.
-
-    Ahead of the best is measured at each trial's own time, which favours the fastest: a
-    CNN plateaued at 0.65 after 25 s is ahead of a slower model at 0.75 by the time it
-    reached 0.65, as a CNN at 0.73 after 87 s is. Chained (each trial ahead of the one
-    before), the stretch went to the plateaued one (RESULTS 7, program seed 0 on
-    2026-11-28: 0.652 to 0.661 in 123 s); of those ahead, the better value is the one
-    nearer the top that a stretch can still raise.
+    that kept their training state: the one whose learning curve points highest after the
+    stretch (:func:`hpo.study.equal_time.after_stretch`); the best trial where it kept its
+    state and no other points higher; None where none kept its state or none points past
+    the best's value.
     """
     ranked = complete_best_first(study)
     if not ranked:
         return None
-    best = ranked[0][1]
+    best_value, best = ranked[0]
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     still_kept = kept_states([trial for _, trial in ranked], study_dir)
-    kept = [trial for _, trial in ranked if trial.number in still_kept]
-    ahead_of_best = (t for t in kept if t is not best and ahead(t, best, stretch, maximize))
-    return next(ahead_of_best, best if best in kept else None)
+    choice: FrozenTrial | None = None
+    bar = best_value
+    if best.number in still_kept:
+        choice = best
+        points = after_stretch(best, stretch, maximize)
+        bar = best_value if points is None else points
+    for _, trial in ranked[1:]:
+        points = after_stretch(trial, stretch, maximize) if trial.number in still_kept else None
+        if points is not None and (points > bar if maximize else points < bar):
+            choice, bar = trial, points
+    return choice
 
 
 def sampled_reserve(study: optuna.Study, study_dir: Path, stretch: float) -> float:
@@ -169,11 +171,21 @@ def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> Fr
 
 
 def drop_outdated_states(study: optuna.Study, study_dir: Path, stretch: float = 0.0) -> None:
-    """Drop the training states kept by trials that are not the :func:`candidate` for a
-    final stretch of ``stretch`` seconds (every state, at 0: at the end of a run)."""
-    best = candidate(study, study_dir, stretch) if stretch else None
+    """Drop the training states kept by trials other than the :func:`candidate` for a
+    final stretch of ``stretch`` seconds and the best trial (every state, at 0: at the end
+    of a run).
+
+    The best's state stays while another trial is the candidate: the candidate is chosen
+    anew after every trial, and after a later best the old best may be the one whose curve
+    points highest.
+    """
+    keep: set[int] = set()
+    if stretch:
+        ranked = complete_best_first(study)
+        chosen = candidate(study, study_dir, stretch)
+        keep = {t.number for t in (chosen, ranked[0][1] if ranked else None) if t is not None}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if trial.user_attrs.get(KEPT_STATE_ATTR) and (best is None or trial.number != best.number):
+        if trial.user_attrs.get(KEPT_STATE_ATTR) and trial.number not in keep:
             drop_state(trial_dir(study_dir, trial.number))
 
 
