@@ -8,16 +8,18 @@ longest, and on length-sorted batches of as many sentences. hpo trains, with its
 trainer and token-budget batches, its recurrent model of the same sizes (no attention, so
 its decoder also runs in one call) and its Transformer at about the same parameter count.
 
-All train one epoch on the same real Japanese -> English pairs (the gettext catalogs'
-messages), with the same sentencepiece models and threads. Reported: target tokens per
-second, the padding share, and each run's ratio to the plain loop on random and on sorted
-batches. On CUDA every loop runs under autocast, as hpo's trainer does. On a CPU with native
-bfloat16, where hpo's trainer autocasts to it by default, hpo's models also train in float32
-and the plain loop on sorted batches in bfloat16 (autocast by hand), for what the precision
-alone is worth.
+All train ``--epochs`` epochs (one by default) on the same real Japanese -> English pairs
+(the gettext catalogs' messages), with the same sentencepiece models and threads. Reported:
+target tokens per second, the padding share, and each run's ratio to the plain loop on
+random and on sorted batches; with more than one epoch, for the first epoch and for the
+later ones apart: a kernel built at a batch shape's first use (oneDNN's bfloat16 products
+on a CPU) is paid in the first epoch, and a study trains many. On CUDA every loop runs
+under autocast, as hpo's trainer does. On a CPU with native bfloat16, where hpo's trainer
+autocasts to it by default, hpo's models also train in float32 and the plain loop on
+sorted batches in bfloat16 (autocast by hand), for what the precision alone is worth.
 
     python benchmarks/translation_throughput.py [--pairs 12600] [--threads 2] [--device cpu]
-        [--warm-up 1]
+        [--warm-up 1] [--epochs 3]
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ def main() -> None:
     parser.add_argument(
         "--warm-up", type=int, default=0, help="parts each contender trains first, untimed"
     )
+    parser.add_argument("--epochs", type=int, default=1, help="epochs each contender trains")
     parser.add_argument("--vocab-size", type=int, default=8000, help="sentencepiece, per side")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per plain batch")
     parser.add_argument("--threads", type=int, default=2)
@@ -246,8 +249,8 @@ def main() -> None:
         loops["plain, sorted, bfloat16"] = (bf16, sorted_batches)
         models["hpo LSTM, float32"] = (rnn(), PARAMS, False)
         models["hpo Transformer, float32"] = (transformer(), TRANSFORMER_TRAINING, False)
-    runs = {name: Run(name, count_parameters(loop.model)) for name, (loop, _) in loops.items()}
-    runs.update({name: Run(name, count_parameters(m)) for name, (m, _, _) in models.items()})
+    names = {name: count_parameters(loop.model) for name, (loop, _) in loops.items()}
+    names.update({name: count_parameters(m) for name, (m, _, _) in models.items()})
     generator = torch.Generator().manual_seed(0)
     hpo_batches = token_budget_batches(
         [len(s) for s in subset.train.src_ids],
@@ -261,9 +264,12 @@ def main() -> None:
     # the pairs first; hpo's trainer gets the pairs of its part's batches, which it batches
     # again into the same neighbours. The first --warm-up parts are trained untimed: a long
     # run meets each batch shape many times, and some kernels are built at a shape's first.
-    schedule = [(r % args.rounds, False) for r in range(args.warm_up)]
-    schedule += [(r, True) for r in range(args.rounds)]
-    for r, timed in schedule:
+    # Each epoch goes through the same parts again, in the same turns.
+    epochs = [{name: Run(name, n) for name, n in names.items()} for _ in range(args.epochs)]
+    schedule = [(0, r % args.rounds, False) for r in range(args.warm_up)]
+    schedule += [(e, r, True) for e in range(args.epochs) for r in range(args.rounds)]
+    for epoch, r, timed in schedule:
+        runs = epochs[epoch]
         for name, (loop, batches) in loops.items():
             run = runs[name] if timed else replace(runs[name])
             loop.train(subset.train, batches[r :: args.rounds], run)
@@ -272,9 +278,28 @@ def main() -> None:
             run = runs[name] if timed else replace(runs[name])
             hpo_epoch(model, part, params, batch_tokens, device, run, amp)
 
+    print_table(epochs[0], "epoch 1" if args.epochs > 1 else "")
+    if args.epochs > 1:
+        later = {name: sum_runs([runs[name] for runs in epochs[1:]]) for name in names}
+        print_table(later, f"epochs 2-{args.epochs}")
+
+
+def sum_runs(runs: list[Run]) -> Run:
+    """One contender's runs as one."""
+    total = replace(runs[0])
+    for run in runs[1:]:
+        total.tokens, total.seconds = total.tokens + run.tokens, total.seconds + run.seconds
+        total.real, total.padded = total.real + run.real, total.padded + run.padded
+    return total
+
+
+def print_table(runs: dict[str, Run], title: str) -> None:
+    """Rates, padding and the ratios to the plain loop on random and on sorted batches."""
     random_rate = runs["plain, random batches"].rate
     sorted_rate = runs["plain, sorted batches"].rate
-    print(f"{'':24} {'params':>7} {'tgt tok/s':>10} {'padding':>8} {'/random':>8} {'/sorted':>8}")
+    print(
+        f"{title:24} {'params':>7} {'tgt tok/s':>10} {'padding':>8} {'/random':>8} {'/sorted':>8}"
+    )
     for run in runs.values():
         print(
             f"{run.name:24} {run.n_params / 1e6:6.1f}M {run.rate:10.0f} {100 * run.padding:7.1f}% "

@@ -386,3 +386,29 @@ def test_checkpoints_within_an_epoch_are_skipped_where_writing_them_is_slow(
     else:  # the first within an epoch showed what one costs; epochs' ends always write
         assert last == 3
     assert load_state(tmp_path / LAST_CHECKPOINT)["epoch"] == 2
+
+
+@pytest.fixture(scope="module")
+def many_topics(tmp_path_factory):
+    corpus = load_classification_corpus(BuiltinData(source="builtin", size=8000))
+    prepared = PreparedClassificationData(
+        corpus, TokenizerConfig(vocab_size=100), tmp_path_factory.mktemp("cache")
+    )
+    return prepared.encoded(), corpus.num_classes
+
+
+@pytest.mark.parametrize(
+    ("seconds", "within_epoch"), [(30.0, 0), (1e-9, 1)], ids=["fast-run", "slow-run"]
+)
+def test_auto_reports_within_an_epoch_only_where_5000_examples_take_long(
+    many_topics, monkeypatch, seconds, within_epoch
+):
+    # A tiny CNN trains its first 5000 examples in well under 30 s, so `auto` widens to
+    # the epoch; held to (next to) no seconds, the same run keeps a report at 5000.
+    monkeypatch.setattr("hpo.training.report_schedule.AUTO_REPORT_SECONDS", seconds)
+    model, task, settings = classifier_run(many_topics)
+    settings.max_epochs, settings.report_every = 1, "auto"
+    assert task.epoch_examples() > 5000
+    result = fit(model, task, CLASSIFIER, settings)
+    assert [r.subset for r in result.history] == [True] * within_epoch + [False]
+    assert result.history[-1].examples == task.epoch_examples()

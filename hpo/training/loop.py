@@ -115,22 +115,20 @@ def fit(
 ) -> FitResult:
     """Train ``model`` on ``task``, reporting within epochs and at every epoch's end.
 
-    ``params`` give the optimizer and the learning-rate schedule. Callbacks run after
-    every report and may stop training by raising (the pruning callback raises
-    ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (weight
-    masks of magnitude pruning are re-applied there). With ``checkpoint_dir``, ``last.pt``
-    is written at every report (within an epoch where it costs little) and ``best.pt`` at
-    every new best; with ``resume`` training continues from ``last.pt`` when it exists,
-    within an epoch if it was written there.
-    ``result`` may be a subclass of :class:`FitResult` to fill. A run too slow for
-    ``settings.first_report_limit`` raises :class:`TooSlowError` after its first steps.
+    ``params`` give the optimizer and the learning-rate schedule. Callbacks run after every
+    report and may stop training by raising (the pruning callback raises
+    ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (magnitude
+    pruning's masks). With ``checkpoint_dir``, ``last.pt`` is written at every report
+    (within an epoch where it costs little) and ``best.pt`` at every new best; ``resume``
+    continues from ``last.pt`` where it exists. ``result`` may be a subclass of
+    :class:`FitResult` to fill. A run too slow for ``settings.first_report_limit`` raises
+    :class:`TooSlowError` after its first steps.
 
     Example:
         .. code-block:: python
 
             task = ClassificationTask(splits.train, splits.dev, batch_size=32, num_classes=4)
-            settings = LoopSettings(max_epochs=5, metric="accuracy", maximize=True,
-                                    report_every="0.25 epoch")
+            settings = LoopSettings(max_epochs=5, metric="accuracy", maximize=True)
             result = fit(model, task, params, settings, checkpoint_dir=Path("run"), resume=True)
             print(result.best_epoch, result.best_value, result.examples_seen)
     """
@@ -252,7 +250,9 @@ class _Run:
             if self.probe is not None:
                 self._probe_first_report()
             # A multiple reached in the epoch's last step is left to the epoch's report.
-            if progress.examples < self.epoch_examples and self.schedule.due(before, self.examples):
+            trained = self.train_seconds + time.perf_counter() - self.clock
+            due = self.schedule.due(before, self.examples, trained)
+            if progress.examples < self.epoch_examples and due:
                 self.report(epoch_end=False)
                 if self.checkpoint_dir is not None:
                     self.save(self.checkpoint_dir, improved=False, within_epoch=True)
