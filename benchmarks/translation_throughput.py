@@ -25,12 +25,18 @@ sorted batches in bfloat16 (autocast by hand), for what the precision alone is w
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+# The contenders take turns in one process, and oneDNN keeps the kernels it built per shape
+# in one cache of 1024 by default: seven models' shapes evicted each other's, which a study
+# (one model at a time) never sees. Read when oneDNN builds its first kernel.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "65536")
 
 import torch
 from torch import nn

@@ -49,13 +49,15 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def encoded_topics(size, cache):
+    corpus = load_classification_corpus(BuiltinData(source="builtin", size=size))
+    prepared = PreparedClassificationData(corpus, TokenizerConfig(vocab_size=100), cache)
+    return prepared.encoded(), corpus.num_classes
+
+
 @pytest.fixture(scope="module")
 def topics(tmp_path_factory):
-    corpus = load_classification_corpus(BuiltinData(source="builtin", size=200))
-    prepared = PreparedClassificationData(
-        corpus, TokenizerConfig(vocab_size=100), tmp_path_factory.mktemp("cache")
-    )
-    return prepared.encoded(), corpus.num_classes
+    return encoded_topics(200, tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="module")
@@ -390,11 +392,7 @@ def test_checkpoints_within_an_epoch_are_skipped_where_writing_them_is_slow(
 
 @pytest.fixture(scope="module")
 def many_topics(tmp_path_factory):
-    corpus = load_classification_corpus(BuiltinData(source="builtin", size=8000))
-    prepared = PreparedClassificationData(
-        corpus, TokenizerConfig(vocab_size=100), tmp_path_factory.mktemp("cache")
-    )
-    return prepared.encoded(), corpus.num_classes
+    return encoded_topics(8000, tmp_path_factory.mktemp("cache"))
 
 
 @pytest.mark.parametrize(
