@@ -267,8 +267,9 @@ class TrainingConfig(_Strict):
     """How long trials train and how often they report.
 
     ``report_every``: a fraction of an epoch (``0.25``) or a number of training examples
-    (``"5000 examples"``); ``auto`` is the smaller of one epoch and 5000 examples. Every
-    epoch's end is reported too.
+    (``"5000 examples"``); ``auto`` is the smaller of one epoch and 5000 examples, widened
+    to 30 seconds of training where a run is faster (:mod:`hpo.training.report_schedule`).
+    Every epoch's end is reported too.
 
     ``trial_share``: where the study has a timeout, no sampled trial trains longer than this
     share of it (a quarter by default), so that one slow trial cannot spend most of a short
