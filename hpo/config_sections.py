@@ -279,11 +279,12 @@ class TrainingConfig(_Strict):
 
     ``train_on``: where the study has a timeout, its last ``trial_share`` goes to the best
     trial, if it was still improving where it stopped (its best epoch is its last or the one
-    before; at ``max_epochs`` or at its time limit), or to a faster trial still improving
-    that is ahead of it at equal training time (:mod:`hpo.study.equal_time`): it trains on
-    from there until the study's end, as a trial of its own (:mod:`hpo.study.train_on`).
-    ``false``: every trial
-    stops at ``max_epochs`` and the search runs to the end.
+    before; at ``max_epochs`` or at its time limit), or to another trial still improving
+    whose learning curve points higher after the stretch (:mod:`hpo.study.equal_time`): it
+    trains on from there until the study's end (``trial_time_limit`` aside), as a trial of
+    its own (:mod:`hpo.study.train_on`); earlier where the time before that stretch holds
+    fewer than three trials at the run's pace. ``false``: every trial stops at
+    ``max_epochs`` and the search runs to the end.
 
     ``amp``: mixed precision for training steps where it pays: float16 on CUDA, bfloat16 on
     a CPU with native bfloat16 arithmetic (:mod:`hpo.training.precision`).

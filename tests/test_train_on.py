@@ -203,3 +203,26 @@ def test_a_trial_pointing_past_a_best_that_kept_nothing_trains_on(workdir):
     stored_trial(study, [0.40, 0.41, 0.42, 0.43], 60.0, kept=True)
     assert candidate(study, runs, stretch=100.0) is None
     assert sampled_reserve(study, runs, 100.0) == 0.0
+
+
+def test_a_start_point_too_long_to_leave_room_for_a_search_trains_on_at_once(workdir):
+    # The start point trains a large part of the budget (as a translator does on a CPU),
+    # here its trial time limit (6 s of 24): the time before the stretch (the last quarter)
+    # holds fewer than three trials of its length, so it trains on at once, where a sampled
+    # trial used to run first; and on until the study's end, past the trial time limit.
+    study = write_study(
+        workdir,
+        data={"source": "builtin", "size": 2000},
+        search_space=SPACE,
+        training={"max_epochs": 1000, "trial_share": 0.25, "trial_time_limit": "6s"},
+        pruner={"type": "none"},
+        metric="loss",
+    )
+    assert main(["optimize", "--study", str(study), "--timeout", "24s"]) == 0
+    trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
+    start, on = trials
+    assert start.user_attrs["start_point"] is True and start.state.name == "COMPLETE"
+    assert start.user_attrs["stop_reason"] == "time_limit"
+    assert on.user_attrs["continues"] == start.number and on.params == start.params
+    assert (on.state.name, on.user_attrs["stop_reason"]) == ("COMPLETE", "time_limit")
+    assert on.datetime_complete - on.datetime_start > datetime.timedelta(seconds=9)

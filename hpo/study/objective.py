@@ -142,13 +142,15 @@ class Objective:
         )
         # Known-good configurations get their full training; sampled ones a share of the
         # budget at most (see hpo.study.too_slow.trial_limit), ending before the final
-        # stretch where there is a best trial to train on then.
+        # stretch where there is a best trial to train on then. A trial training on has
+        # all of the stretch: the trial time limit bounds the search's trials (the IWSLT
+        # study's 90 minutes would otherwise end its 3-hour stretch half-way).
         training = config.training
         start_point = bool(trial.user_attrs.get(START_ATTR))
         stretch = self.final_stretch
         reserve = 0.0 if start_point else sampled_reserve(trial.study, self.study_dir, stretch)
         limit = trial_limit(
-            training.trial_time_limit,
+            None if training_on else training.trial_time_limit,
             None if start_point else training.trial_share,
             self.study_timeout,
             self.study_deadline,

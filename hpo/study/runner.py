@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
 from hpo.study.study_signature import agree_on_signature
-from hpo.study.too_slow import room_for_another_trial
+from hpo.study.too_slow import end_allowance, room_for_another_trial
 from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.tasks import get_task
@@ -170,6 +171,7 @@ class _Session:
     ) -> RunSummary:
         interrupted = False
         deadline = time.monotonic() + timeout if timeout else None
+        began = datetime.datetime.now()  # the run's own trials set its pace
         training = self.config.training
         stretch = train_on_best.final_stretch(training, timeout) if train_on else 0.0
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
@@ -180,11 +182,14 @@ class _Session:
 
             def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
                 train_on_best.drop_outdated_states(study, self.study_dir, stretch)
+                pace = train_on_best.trial_pace(study, began)
                 # Not where no trial would start: the enqueued one would wait in the store.
                 if train_on_best.time_to_train_on(
-                    stretch, timeout, deadline
+                    stretch, timeout, deadline, pace
                 ) and room_for_another_trial(timeout, deadline):
-                    train_on_best.enqueue_train_on(study, self.study_dir, stretch)
+                    assert deadline is not None  # a stretch is only given with a timeout
+                    left = deadline - time.monotonic() - end_allowance(timeout)
+                    train_on_best.enqueue_train_on(study, self.study_dir, max(stretch, left))
 
             callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]
             if stretch:

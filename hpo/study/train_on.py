@@ -18,11 +18,18 @@ configuration would have drawn (:mod:`hpo.study.trial_state`). Its value is its 
 value, the earlier epochs included, so it is never worse than the trial it continues. It is
 not pruned, and records only its own cost and reports.
 
+The stretch begins earlier where the search has too little room left: once the time before
+it holds fewer than :data:`SEARCH_ROOM_TRIALS` more trials at the pace of the run's trials
+so far, their time goes to the stretch instead (a study whose start point alone takes a
+third of the budget, as a translator on a CPU does, trains it on rather than start one
+sampled trial that the stretch would cut).
+
 Schedules tied to ``max_epochs`` (``cosine``, at its floor by then) do not train on.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from pathlib import Path
@@ -44,6 +51,11 @@ CONTINUES_ATTR = "continues"  # on a trial training on: the number of the trial 
 TRAIN_ON_EPOCHS = 100_000
 # Schedules whose rate depends on max_epochs: training on past it means nothing to them.
 ENDS_WITH_MAX_EPOCHS = ("cosine",)
+# Trials the time before the final stretch must hold, at the run's pace, for the search to
+# go on: with room for one or two more, the last of them would be cut by the stretch, and
+# the few that finish rarely pass a best that has had the whole search to be found, while
+# the best (still improving, or it would not be trained on) gains from every minute.
+SEARCH_ROOM_TRIALS = 3
 # How a trial that may train on stopped: its epochs ran out, or its time did.
 KEEPS_STATE_AFTER = ("max_epochs", "time_limit")
 
@@ -132,20 +144,53 @@ def sampled_reserve(study: optuna.Study, study_dir: Path, stretch: float) -> flo
     return stretch if stretch and candidate(study, study_dir, stretch) is not None else 0.0
 
 
-def time_to_train_on(stretch: float, timeout: float | None, deadline: float | None) -> bool:
+def trial_pace(study: optuna.Study, since: datetime.datetime) -> float | None:
+    """Mean wall-clock seconds of the study's trials that started at or after ``since`` and
+    have ended (complete, pruned or failed), trials training on aside; None where none has.
+
+    Example:
+        >>> study = optuna.create_study()
+        >>> start = datetime.datetime(2026, 1, 1)
+        >>> for seconds in (20, 40):
+        ...     trial = optuna.trial.create_trial(value=1.0)
+        ...     trial.datetime_start = start
+        ...     trial.datetime_complete = start + datetime.timedelta(seconds=seconds)
+        ...     study.add_trial(trial)
+        >>> trial_pace(study, start), trial_pace(study, start + datetime.timedelta(1))
+        (30.0, None)
+    """
+    ended = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    lengths = [
+        (trial.datetime_complete - trial.datetime_start).total_seconds()
+        for trial in study.get_trials(deepcopy=False, states=ended)
+        if trial.datetime_start is not None
+        and trial.datetime_complete is not None
+        and trial.datetime_start >= since
+        and CONTINUES_ATTR not in trial.user_attrs
+    ]
+    return sum(lengths) / len(lengths) if lengths else None
+
+
+def time_to_train_on(
+    stretch: float, timeout: float | None, deadline: float | None, pace: float | None = None
+) -> bool:
     """Whether the final stretch has (all but) begun: a sampled trial starting now would get
-    less than a tenth of it before the stretch (its own end allowance aside).
+    less than a tenth of it before the stretch (its own end allowance aside), or the time
+    before it holds fewer than :data:`SEARCH_ROOM_TRIALS` trials of ``pace`` seconds (the
+    run's mean trial so far, :func:`trial_pace`).
 
     Example:
         >>> time_to_train_on(150.0, 600.0, time.monotonic() + 170.0)
         True
         >>> time_to_train_on(150.0, 600.0, time.monotonic() + 300.0)
         False
+        >>> time_to_train_on(150.0, 600.0, time.monotonic() + 300.0, pace=60.0)
+        True
     """
     if not stretch or deadline is None:
         return False
     before_stretch = deadline - time.monotonic() - stretch - end_allowance(timeout)
-    return before_stretch < 0.1 * stretch
+    return before_stretch < max(0.1 * stretch, SEARCH_ROOM_TRIALS * (pace or 0.0))
 
 
 def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
@@ -192,6 +237,7 @@ def drop_outdated_states(study: optuna.Study, study_dir: Path, stretch: float = 
 __all__ = [
     "CONTINUES_ATTR",
     "KEPT_STATE_ATTR",
+    "SEARCH_ROOM_TRIALS",
     "TRAIN_ON_EPOCHS",
     "candidate",
     "drop_outdated_states",
@@ -200,5 +246,6 @@ __all__ = [
     "improving",
     "sampled_reserve",
     "time_to_train_on",
+    "trial_pace",
     "worth_keeping",
 ]
