@@ -20,9 +20,9 @@ not pruned, and records only its own cost and reports.
 
 The stretch begins earlier where the search has too little room left: once the time before
 it holds fewer than :data:`SEARCH_ROOM_TRIALS` more trials at the pace of the run's trials
-so far, their time goes to the stretch instead (a study whose start point alone takes a
-third of the budget, as a translator on a CPU does, trains it on rather than start one
-sampled trial that the stretch would cut).
+so far, their time goes to the stretch instead (a study whose start point alone takes
+more than a third of the budget, as a translator's does on a CPU, trains it on at once
+rather than start sampled trials before the stretch).
 
 Schedules tied to ``max_epochs`` (``cosine``, at its floor by then) do not train on.
 """
