@@ -6,6 +6,7 @@ and on time."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -24,7 +25,7 @@ from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
-from hpo.training.precision import cpu_has_bfloat16
+from hpo.training.precision import KERNEL_CACHE_CAPACITY, KERNEL_CACHE_ENV, cpu_has_bfloat16
 from hpo.training.resume import LAST_CHECKPOINT, load_state, save_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from tests.conftest import write_study
@@ -364,6 +365,23 @@ def test_amp_trains_in_bfloat16_where_the_cpu_has_it_and_validates_in_float32(to
     trains_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
     assert seen == {(True, trains_in), (False, torch.float32)}
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize("chosen", [None, "2048"], ids=["unset", "set-by-user"])
+def test_training_raises_onednns_kernel_limit_unless_the_user_chose_one(
+    topics, monkeypatch, chosen
+):
+    # oneDNN reads the limit when it builds its first kernel: in a study, in the first fit.
+    if chosen is None:
+        monkeypatch.delenv(KERNEL_CACHE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(KERNEL_CACHE_ENV, chosen)
+    model, task, settings = classifier_run(topics)
+    settings.max_epochs = 1
+
+    fit(model, task, CLASSIFIER, settings)
+
+    assert os.environ[KERNEL_CACHE_ENV] == (chosen or str(KERNEL_CACHE_CAPACITY))
 
 
 @pytest.mark.parametrize("save_delay", [0.0, 0.3])

@@ -22,7 +22,7 @@ from hpo.study.logs import trial_rows
 from hpo.study.storage import mask_url, open_storage, parse_storage_url, storage_failure
 from hpo.study.stored import load_stored_study, resolve_study
 from hpo.study.too_slow import stopped_before_reporting
-from hpo.study.trial_cost import TrialCost, trial_cost
+from hpo.study.trial_cost import TrialCost, trial_cost, wall_seconds
 from hpo.study.trial_steps import epochs_reached, format_epochs
 
 if TYPE_CHECKING:
@@ -60,20 +60,13 @@ def require_single_objective(study: optuna.Study) -> optuna.Study:
     return study
 
 
-def duration_s(trial: FrozenTrial) -> float | None:
-    """Seconds from a trial's start to its end; None while it runs."""
-    if trial.datetime_start and trial.datetime_complete:
-        return (trial.datetime_complete - trial.datetime_start).total_seconds()
-    return None
-
-
 def _sorted(trials: list[FrozenTrial], sort: str, direction: str) -> list[FrozenTrial]:
     if sort == "value":
         # Best first for the study's direction; trials without a value last.
         sign = -1 if direction == "maximize" else 1
         return sorted(trials, key=lambda t: (t.value is None, sign * (t.value or 0.0), t.number))
     if sort == "duration":
-        return sorted(trials, key=lambda t: (-(duration_s(t) or -1.0), t.number))
+        return sorted(trials, key=lambda t: (-(wall_seconds(t) or -1.0), t.number))
     return sorted(trials, key=lambda t: t.number)
 
 
@@ -220,7 +213,7 @@ def trials_table(listing: TrialListing) -> Table:
             _fmt(t.value if t.values else None),
             format_epochs(epochs_reached(t)),
             _fmt(t.user_attrs.get("best_epoch")),
-            "-" if duration_s(t) is None else f"{duration_s(t):.2f}",
+            "-" if wall_seconds(t) is None else f"{wall_seconds(t):.2f}",
             _seen(cost),
             _train_val(cost),
             *([cost.device or "-"] if len(devices) > 1 else []),
@@ -324,7 +317,6 @@ def studies_table(url: str, studies: list[StoredStudySummary]) -> Table:
 __all__ = [
     "StoredStudySummary",
     "TrialListing",
-    "duration_s",
     "list_studies",
     "list_trials",
     "require_single_objective",

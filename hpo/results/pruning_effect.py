@@ -14,17 +14,11 @@ from dataclasses import dataclass
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.amounts import parse_amount
-from hpo.study.trial_cost import trial_cost
+from hpo.study.trial_cost import trial_cost, wall_seconds
 from hpo.study.trial_steps import epochs_reached, format_epochs
 
 # The states whose time counts as spent; a running trial has not ended.
 SPENT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
-
-def _wall_seconds(trial: FrozenTrial) -> float | None:
-    if trial.datetime_start and trial.datetime_complete:
-        return (trial.datetime_complete - trial.datetime_start).total_seconds()
-    return None
 
 
 @dataclass
@@ -54,7 +48,7 @@ def time_by_state(trials: Sequence[FrozenTrial]) -> dict[TrialState, StateTime]:
     """
     spent = {state: StateTime() for state in SPENT_STATES}
     for trial in trials:
-        wall = _wall_seconds(trial)
+        wall = wall_seconds(trial)
         if trial.state not in spent or wall is None:
             continue
         time = spent[trial.state]
@@ -105,7 +99,7 @@ def pruning_saving(trials: Sequence[FrozenTrial], max_epochs: float) -> PruningS
             full_run = cost.examples_seen / epochs * max_epochs
             saving.seconds += per_example * (full_run - cost.examples_seen)
             saving.measured += 1
-        elif (wall := _wall_seconds(trial)) is not None:
+        elif (wall := wall_seconds(trial)) is not None:
             saving.seconds += wall / epochs * (max_epochs - epochs)
             saving.from_wall += 1
     return saving

@@ -20,7 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpo.config import study_dir_for
-from hpo.results.listing import duration_s, require_single_objective, write_text
+from hpo.results.listing import require_single_objective, write_text
 from hpo.results.pruning_effect import (
     PruningSaving,
     StateTime,
@@ -35,7 +35,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.storage import mask_url
 from hpo.study.stored import load_stored_study, resolve_study
-from hpo.study.trial_cost import trial_cost
+from hpo.study.trial_cost import trial_cost, wall_seconds
 from hpo.study.trial_steps import epochs_reached, format_epochs
 
 TOP_TRIALS = 10
@@ -207,7 +207,7 @@ def _trials_table(study: optuna.Study, study_dir: Path) -> str:
             f"{trial.value:.6g}",
             trial.state.name.lower(),
             trial.user_attrs.get("best_epoch", "-"),
-            _seconds(duration_s(trial)),
+            _seconds(wall_seconds(trial)),
             *(_param(trial.params.get(p, "-")) for p in params),
             str(kept) if kept.is_dir() else "-",
         ]

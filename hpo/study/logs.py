@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo.atomic_files import atomic_write_text
 from hpo.run_layout import trial_dir
-from hpo.study.trial_cost import COST_ATTRS
+from hpo.study.trial_cost import COST_ATTRS, wall_seconds
 from hpo.study.trial_steps import epoch_end_values
 from hpo.tasks import task_metrics, task_names
 
@@ -195,11 +195,7 @@ def trial_rows(
     )
     rows = []
     for t in trials:
-        duration = (
-            (t.datetime_complete - t.datetime_start).total_seconds()
-            if t.datetime_complete and t.datetime_start
-            else None
-        )
+        duration = wall_seconds(t)
         row = {
             "number": t.number,
             "state": t.state.name,

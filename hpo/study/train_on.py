@@ -44,6 +44,7 @@ from hpo.study.equal_time import after_stretch
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 from hpo.study.too_slow import end_allowance
+from hpo.study.trial_cost import wall_seconds
 from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state, kept_states
 
 CONTINUES_ATTR = "continues"  # on a trial training on: the number of the trial it continues
@@ -161,12 +162,12 @@ def trial_pace(study: optuna.Study, since: datetime.datetime) -> float | None:
     """
     ended = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     lengths = [
-        (trial.datetime_complete - trial.datetime_start).total_seconds()
+        seconds
         for trial in study.get_trials(deepcopy=False, states=ended)
         if trial.datetime_start is not None
-        and trial.datetime_complete is not None
         and trial.datetime_start >= since
         and CONTINUES_ATTR not in trial.user_attrs
+        and (seconds := wall_seconds(trial)) is not None
     ]
     return sum(lengths) / len(lengths) if lengths else None
 

@@ -77,6 +77,23 @@ def trial_cost(trial: FrozenTrial) -> TrialCost:
     )
 
 
+def wall_seconds(trial: FrozenTrial) -> float | None:
+    """Wall-clock seconds from ``trial``'s start to its end; None while it runs (or where
+    the store lacks either time).
+
+    Example:
+        >>> import datetime, optuna
+        >>> trial = optuna.trial.create_trial(value=1.0)
+        >>> trial.datetime_start = datetime.datetime(2026, 1, 1)
+        >>> trial.datetime_complete = trial.datetime_start + datetime.timedelta(seconds=90)
+        >>> wall_seconds(trial)
+        90.0
+    """
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return None
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
 class Cost(Protocol):
     """Totals since the run began (a ``FitResult`` has them)."""
 
@@ -141,4 +158,5 @@ __all__ = [
     "record_cost",
     "since",
     "trial_cost",
+    "wall_seconds",
 ]

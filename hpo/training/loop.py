@@ -41,7 +41,7 @@ from hpo.training.epoch_progress import EpochProgress
 from hpo.training.first_report import FirstReportProbe, ReportLimit, TooSlowError
 from hpo.training.lr_schedule import LearningRate
 from hpo.training.metrics import is_better
-from hpo.training.precision import autocast, training_dtype
+from hpo.training.precision import autocast, keep_kernels, training_dtype
 from hpo.training.records import EpochRecord, FitResult
 from hpo.training.report_schedule import ReportSchedule
 from hpo.training.resume import (
@@ -118,11 +118,10 @@ def fit(
     ``params`` give the optimizer and the learning-rate schedule. Callbacks run after every
     report and may stop training by raising (the pruning callback raises
     ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (magnitude
-    pruning's masks). With ``checkpoint_dir``, ``last.pt`` is written at every report
-    (within an epoch where it costs little) and ``best.pt`` at every new best; ``resume``
-    continues from ``last.pt`` where it exists. ``result`` may be a subclass of
-    :class:`FitResult` to fill. A run too slow for ``settings.first_report_limit`` raises
-    :class:`TooSlowError` after its first steps.
+    pruning's masks). With ``checkpoint_dir``, ``last.pt`` is written at every report (within
+    an epoch where it costs little), ``best.pt`` at every new best; ``resume`` continues from
+    ``last.pt`` where it exists. ``result`` may be a subclass of :class:`FitResult` to fill.
+    A run too slow for ``settings.first_report_limit`` raises :class:`TooSlowError`.
 
     Example:
         .. code-block:: python
@@ -133,6 +132,7 @@ def fit(
             print(result.best_epoch, result.best_value, result.examples_seen)
     """
     device = device or torch.device("cpu")
+    keep_kernels()
     run = _Run(model, task, params, settings, device, result, callbacks, checkpoint_dir)
     if resume and checkpoint_dir is not None and (checkpoint_dir / LAST_CHECKPOINT).is_file():
         run.restore(checkpoint_dir)
