@@ -37,19 +37,20 @@ CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 CONTENDERS = {"oneDNN's default (1,024)": "1024", "hpo (16,384)": None}
 
 
-def train(work: Path, epochs: int, threads: int) -> dict:
-    """The start point trained ``epochs`` epochs as a trial trains it; seconds per epoch."""
+def train(work: Path, epochs: int, threads: int, task_name: str = "translation") -> dict:
+    """The start point of a time-to-quality task (``quality_tasks.WRITERS``) trained
+    ``epochs`` epochs in this process as a trial trains it; seconds per epoch."""
     import optuna
     import torch
     from quality_arms import _prepared, _runs_in
-    from quality_tasks import write_translation_study
+    from quality_tasks import WRITERS
 
     from hpo import space
     from hpo.study.objective import seed_everything, trial_seed
     from hpo.training.precision import training_dtype
 
     torch.set_num_threads(threads)
-    study_file, corpus = write_translation_study(work, 0, threads, "cpu")
+    study_file, corpus = WRITERS[task_name](work, 0, threads, "cpu")
     config, task, data, device = _prepared(study_file, work)
     assert config.search_space.start is not None
     params = space.suggest(optuna.trial.FixedTrial(config.search_space.start), config.search_space)

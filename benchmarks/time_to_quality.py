@@ -48,6 +48,8 @@ from quality_arms import run_hpo, run_plain, run_start
 from quality_tasks import TASKS, WRITERS
 from quality_timeline import ARMS, checkpoints, row_values, table
 
+from hpo.host_memory import use_huge_pages
+
 
 def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> dict:
     """The three arms of one task and seed; each run's record is saved as JSON."""
@@ -149,6 +151,9 @@ def main() -> None:
         help="arms to run; the others' records are read from an earlier run in --out, if there",
     )
     args = parser.parse_args()
+    # As `hpo` sets it at its start: the arms trained in this process, and the hpo arm's
+    # process, which inherits it, all put large tensors on huge pages.
+    use_huge_pages()
     try:
         budget = parse_duration(args.budget)
     except BadInput as exc:

@@ -16,6 +16,7 @@ import typer
 
 from hpo.cli.app import app
 from hpo.errors import HpoError
+from hpo.host_memory import use_huge_pages
 
 __all__ = ["app", "main"]
 
@@ -34,6 +35,7 @@ def _interrupt_on_sigterm() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hpo`` console script; returns the exit code."""
     _interrupt_on_sigterm()
+    use_huge_pages()  # before any tensor: PyTorch reads it once
     try:
         result = app(args=argv, prog_name="hpo", standalone_mode=False)
         return result if isinstance(result, int) else 0
