@@ -4,13 +4,13 @@ The encoder reads the source with stacked LSTM/GRU layers (optionally bidirectio
 residual connections between stacked layers); the decoder starts from the encoder's final
 states (bridged to the decoder size) and emits one target token per step, attending to the
 encoder states (none, additive or multiplicative attention). Under full teacher forcing,
-without additive attention, it runs the whole target in one recurrent call per layer.
+without additive attention, it runs the whole target in one recurrent call per layer; with
+it, the recurrence steps through the target and the output layer runs once.
 The model implements the decoding interface of :mod:`hpo.models.decoding_state`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from hpo.data.tokenizer import PAD_ID
 from hpo.models.attention import ATTENTIONS, AdditiveAttention, MultiplicativeAttention
+from hpo.models.recurrent_state import Memory, RecurrentState
 from hpo.models.registry import Family, register
 from hpo.params import choice, flag, fraction, integer
 
@@ -36,43 +37,6 @@ SEQ2SEQ_PARAMS = (
     fraction("dropout", 0.2, "dropout on embeddings, between layers and before the output"),
     flag("tie_embeddings", False, "share the decoder's input embeddings and output weights"),
 )
-
-
-@dataclass
-class Memory:
-    """What the decoder attends to: encoder states, their padding mask and projected keys."""
-
-    states: torch.Tensor  # [B, S, M]
-    mask: torch.Tensor  # [B, S], True at real tokens
-    keys: torch.Tensor | None  # [B, S, K]
-
-    def select(self, index: torch.Tensor) -> Memory:
-        keys = None if self.keys is None else self.keys.index_select(0, index)
-        return Memory(self.states.index_select(0, index), self.mask.index_select(0, index), keys)
-
-    def repeat(self, times: int) -> Memory:
-        keys = None if self.keys is None else self.keys.repeat_interleave(times, dim=0)
-        states = self.states.repeat_interleave(times, dim=0)
-        return Memory(states, self.mask.repeat_interleave(times, dim=0), keys)
-
-
-@dataclass
-class RecurrentState:
-    """The decoding state of :class:`Seq2Seq`: per-layer hidden (and LSTM cell) states of the
-    decoder, and the encoder memory it attends to (see :mod:`hpo.models.decoding_state`)."""
-
-    hidden: torch.Tensor  # [L, B, H]
-    cell: torch.Tensor | None  # [L, B, H] for LSTM
-    memory: Memory
-
-    def select(self, index: torch.Tensor) -> RecurrentState:
-        cell = None if self.cell is None else self.cell.index_select(1, index)
-        return RecurrentState(self.hidden.index_select(1, index), cell, self.memory.select(index))
-
-    def repeat(self, times: int) -> RecurrentState:
-        cell = None if self.cell is None else self.cell.repeat_interleave(times, dim=1)
-        hidden = self.hidden.repeat_interleave(times, dim=1)
-        return RecurrentState(hidden, cell, self.memory.repeat(times))
 
 
 class Encoder(nn.Module):
@@ -137,7 +101,8 @@ class Decoder(nn.Module):
     (each layer one LSTM/GRU call over the whole sequence, on the cells' own weights) when
     no step needs the one before: with no attention or multiplicative attention, whose
     query is the new top-layer state. Additive attention feeds the previous step's context
-    into the input, so it keeps the step loop.
+    into the input, so its recurrence steps through the target; the output layer still
+    runs once over all positions, not once a step.
     """
 
     def __init__(
@@ -191,13 +156,21 @@ class Decoder(nn.Module):
 
     @property
     def runs_whole_sequences(self) -> bool:
-        """Whether :meth:`forward_sequence` can replace the step loop under teacher forcing."""
+        """Whether :meth:`forward_sequence` runs each layer's recurrence in one call."""
         return self.attention_type != "additive"
 
     def step(
         self, prev_tokens: torch.Tensor, state: RecurrentState
     ) -> tuple[torch.Tensor, RecurrentState]:
         """Logits [B, V] of the next token given the previous one [B]."""
+        x, context, new_state = self._advance(prev_tokens, state)
+        return self._output(x, new_state.memory, context), new_state
+
+    def _advance(
+        self, prev_tokens: torch.Tensor, state: RecurrentState
+    ) -> tuple[torch.Tensor, torch.Tensor | None, RecurrentState]:
+        """One step of the recurrence: the top layer's output [B, H], the step's additive
+        attention context (None without it) and the new state."""
         memory = state.memory
         x = self.dropout(self.embedding(prev_tokens))
         context = None
@@ -218,7 +191,7 @@ class Decoder(nn.Module):
         new_state = RecurrentState(
             torch.stack(hidden), torch.stack(cells) if cells else None, memory
         )
-        return self._output(x, memory, context), new_state
+        return x, context, new_state
 
     def forward_sequence(
         self, tgt_in: torch.Tensor, state: RecurrentState, keep: torch.Tensor | None = None
@@ -227,10 +200,19 @@ class Decoder(nn.Module):
         with ``keep`` (bool [B, T]) only those of the kept positions, [N, V].
 
         The same logits as :meth:`step` over ``tgt_in`` one token at a time, with each
-        layer's recurrence run in one call.
+        layer's recurrence run in one call. Additive attention feeds each step's context
+        into the next, so there the recurrence steps through the target; the output layer
+        (the product with the vocabulary) still runs once, over the kept positions only.
         """
         if not self.runs_whole_sequences:
-            raise ValueError("additive attention feeds each step's context into the next")
+            tops, contexts = [], []
+            for t in range(tgt_in.size(1)):
+                top, context, state = self._advance(tgt_in[:, t], state)
+                assert context is not None  # additive attention's, which each step has
+                tops.append(top)
+                contexts.append(context)
+            x, context = torch.stack(tops, dim=1), torch.stack(contexts, dim=1)
+            return self._output(x, state.memory, context, keep)
         x = self.dropout(self.embedding(tgt_in))
         for i, layer in enumerate(self.cells):
             # The cell's weight_ih, ..., bias_hh are the one-layer RNN's weight_ih_l0, ...
@@ -363,12 +345,12 @@ class Seq2Seq(nn.Module):
         those of the kept positions, [N, V] in row-major order.
 
         Under full teacher forcing the decoder runs the whole target at once where its
-        attention allows (see :class:`Decoder`). With ``teacher_forcing`` below 1, each step
-        feeds the gold previous token with that probability, else the model's own
-        prediction (one draw per step for the batch).
+        attention allows, and its output layer once in any case (see :class:`Decoder`).
+        With ``teacher_forcing`` below 1, each step feeds the gold previous token with that
+        probability, else the model's own prediction (one draw per step for the batch).
         """
         state = self.encode(src, src_lengths)
-        if teacher_forcing >= 1.0 and self.decoder.runs_whole_sequences:
+        if teacher_forcing >= 1.0:
             return self.decoder.forward_sequence(tgt_in, state, keep)
         inputs = tgt_in[:, 0]
         outputs = []
