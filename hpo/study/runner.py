@@ -174,6 +174,7 @@ class _Session:
         began = datetime.datetime.now()  # the run's own trials set its pace
         training = self.config.training
         stretch = train_on_best.final_stretch(training, timeout) if train_on else 0.0
+        finished = 0  # this run's trials so far
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
 
             def stop_near_the_end(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -181,12 +182,18 @@ class _Session:
                     study.stop()
 
             def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
+                nonlocal finished
+                finished += 1
                 train_on_best.drop_outdated_states(study, self.study_dir, stretch)
                 pace = train_on_best.trial_pace(study, began)
-                # Not where no trial would start: the enqueued one would wait in the store.
-                if train_on_best.time_to_train_on(
-                    stretch, timeout, deadline, pace
-                ) and room_for_another_trial(timeout, deadline):
+                # Not where no trial would start (out of time, or --n-trials reached): the
+                # enqueued one would wait in the store.
+                last = n_trials is not None and finished >= n_trials
+                if (
+                    not last
+                    and train_on_best.time_to_train_on(stretch, timeout, deadline, pace)
+                    and room_for_another_trial(timeout, deadline)
+                ):
                     assert deadline is not None  # a stretch is only given with a timeout
                     left = deadline - time.monotonic() - end_allowance(timeout)
                     train_on_best.enqueue_train_on(study, self.study_dir, max(stretch, left))
