@@ -27,7 +27,7 @@ def use_huge_pages() -> None:
 
     Example:
         >>> use_huge_pages()
-        >>> os.environ[HUGE_PAGES_ENV] in ("0", "1") or os.environ[HUGE_PAGES_ENV]
+        >>> HUGE_PAGES_ENV in os.environ
         True
     """
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
