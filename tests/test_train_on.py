@@ -210,14 +210,7 @@ def test_a_start_point_too_long_to_leave_room_for_a_search_trains_on_at_once(wor
     # here its trial time limit (6 s of 24): the time before the stretch (the last quarter)
     # holds fewer than three trials of its length, so it trains on at once, where a sampled
     # trial used to run first; and on until the study's end, past the trial time limit.
-    study = write_study(
-        workdir,
-        data={"source": "builtin", "size": 2000},
-        search_space=SPACE,
-        training={"max_epochs": 1000, "trial_share": 0.25, "trial_time_limit": "6s"},
-        pruner={"type": "none"},
-        metric="loss",
-    )
+    study = tiny_study(workdir, max_epochs=1000, trial_time_limit="6s")
     assert main(["optimize", "--study", str(study), "--timeout", "24s"]) == 0
     trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
     start, on = trials
@@ -231,14 +224,7 @@ def test_a_start_point_too_long_to_leave_room_for_a_search_trains_on_at_once(wor
 def test_the_last_trial_of_n_trials_enqueues_no_trial_to_train_on(workdir):
     # The start point would train on at once (as above), but --n-trials 1 ends the run
     # with it: a trial enqueued to train on would stay WAITING in the store.
-    study = write_study(
-        workdir,
-        data={"source": "builtin", "size": 2000},
-        search_space=SPACE,
-        training={"max_epochs": 1000, "trial_share": 0.25, "trial_time_limit": "6s"},
-        pruner={"type": "none"},
-        metric="loss",
-    )
+    study = tiny_study(workdir, max_epochs=1000, trial_time_limit="6s")
     assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "24s"]) == 0
     trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
     assert [(t.number, t.state.name) for t in trials] == [(0, "COMPLETE")]
