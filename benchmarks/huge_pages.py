@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hpo from this
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine
 from kernel_cache import train
+from turns import child_lines, in_turns, last_json, process_usage
 
 from hpo.host_memory import HUGE_PAGES_ENV
 
@@ -39,25 +38,14 @@ THP_SETTING = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 
 
 def child(work: Path, task: str, epochs: int, threads: int) -> dict:
-    found = train(work, epochs, threads, task)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    found.update(
-        faults=usage.ru_minflt,
-        system_s=usage.ru_stime,
-        user_s=usage.ru_utime,
-        peak_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
-    )
-    return found
+    return {**train(work, epochs, threads, task), **process_usage()}
 
 
 def run_child(work: Path, task: str, setting: str, epochs: int, threads: int) -> dict:
     env = {**os.environ, HUGE_PAGES_ENV: setting}
     command = [sys.executable, __file__, "--child", str(work), "--task", task]
     command += ["--epochs", str(epochs), "--threads", str(threads)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"the training process failed:\n{done.stderr[-3000:]}")
-    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if "{" in line))
+    return last_json(child_lines(command, env))
 
 
 def main() -> None:
@@ -74,14 +62,14 @@ def main() -> None:
     thp = THP_SETTING.read_text().strip() if THP_SETTING.exists() else "not available"
     print(machine(), f"| {args.threads} threads, {args.epochs} epoch(s), {args.rounds} round(s)")
     print(f"transparent huge pages: {thp}")
-    runs: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
     with tempfile.TemporaryDirectory() as work:  # the data are prepared once, then read
-        for turn in range(args.rounds):
-            # Each round in the other order, so that neither always runs first.
-            order = list(CONTENDERS.items())[:: 1 if turn % 2 == 0 else -1]
-            for name, setting in order:
-                found = run_child(Path(work), args.task, setting, args.epochs, args.threads)
-                runs[name].append(found)
+        runs = in_turns(
+            list(CONTENDERS),
+            args.rounds,
+            lambda name: run_child(
+                Path(work), args.task, CONTENDERS[name], args.epochs, args.threads
+            ),
+        )
     first = next(iter(runs.values()))[0]
     print(f"{first['corpus']}; training in {first['dtype']}")
     header = f"{'':24} {'faults':>10} {'kernel s':>9} {'user s':>8} {'peak MB':>8}"

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hpo from this tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine
+from turns import child_lines, in_turns, last_json
 
 CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 CONTENDERS = {"oneDNN's default (1,024)": "1024", "hpo (16,384)": None}
@@ -82,11 +82,8 @@ def run_child(work: Path, cache: str | None, epochs: int, threads: int) -> dict:
     env["ONEDNN_VERBOSE"] = "profile_create"
     command = [sys.executable, __file__, "--child", str(work), "--epochs", str(epochs)]
     command += ["--threads", str(threads)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"the training process failed:\n{done.stderr[-3000:]}")
-    lines = done.stdout.splitlines()
-    found = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+    lines = child_lines(command, env)
+    found = last_json(lines)
     # Each kernel oneDNN builds is logged as a cache miss, each reuse of a built one as a hit.
     found["built"] = sum("onednn_verbose" in line and "cache_miss" in line for line in lines)
     return found
@@ -103,11 +100,12 @@ def main() -> None:
         print(json.dumps(train(args.child, args.epochs, args.threads)), flush=True)
         return
     print(machine(), f"| {args.threads} threads, {args.epochs} epochs, {args.rounds} round(s)")
-    runs: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
     with tempfile.TemporaryDirectory() as work:  # the tokenizers are trained once, then read
-        for _ in range(args.rounds):
-            for name, cache in CONTENDERS.items():
-                runs[name].append(run_child(Path(work), cache, args.epochs, args.threads))
+        runs = in_turns(
+            list(CONTENDERS),
+            args.rounds,
+            lambda name: run_child(Path(work), CONTENDERS[name], args.epochs, args.threads),
+        )
     first = next(iter(runs.values()))[0]
     print(f"{first['corpus']}; training in {first['dtype']}")
     print(f"{'':26} {'kernels':>8} {'epoch 1 s':>10} {'later epochs s':>15}  dev value")

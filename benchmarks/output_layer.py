@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hpo from this
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine
 from kernel_cache import train
+from turns import child_lines, in_turns, last_json
 
 from hpo.host_memory import use_huge_pages
 from hpo.models.recurrent_state import RecurrentState
@@ -54,10 +54,7 @@ def once_a_step(
 def run_child(work: Path, contender: str, epochs: int, threads: int) -> dict:
     command = [sys.executable, __file__, "--child", str(work), "--contender", contender]
     command += ["--epochs", str(epochs), "--threads", str(threads)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"the training process failed:\n{done.stderr[-3000:]}")
-    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if "{" in line))
+    return last_json(child_lines(command))
 
 
 def main() -> None:
@@ -75,12 +72,12 @@ def main() -> None:
         return
     use_huge_pages()  # as `hpo` does; the children inherit it
     print(machine(), f"| {args.threads} threads, {args.epochs} epoch(s), {args.rounds} round(s)")
-    runs: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
     with tempfile.TemporaryDirectory() as work:  # the data are prepared once, then read
-        for turn in range(args.rounds):
-            # Each round in the other order, so that neither always runs first.
-            for name in CONTENDERS[:: 1 if turn % 2 == 0 else -1]:
-                runs[name].append(run_child(Path(work), name, args.epochs, args.threads))
+        runs = in_turns(
+            CONTENDERS,
+            args.rounds,
+            lambda name: run_child(Path(work), name, args.epochs, args.threads),
+        )
     first = runs[CONTENDERS[0]][0]
     print(f"{first['corpus']}; training in {first['dtype']}")
     print(f"{'':26} {'train s per epoch':>24}  dev value")

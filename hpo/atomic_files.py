@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,33 @@ def atomic_copy(source: Path, path: Path) -> None:
     """Copy ``source`` to ``path`` in one step (e.g. a tokenizer model into a checkpoint)."""
     with atomic_path(path) as tmp:
         shutil.copyfile(source, tmp)
+
+
+def atomic_link(source: Path, path: Path) -> None:
+    """Make ``path`` name the file ``source`` names, in one step, without writing it again
+    (a copy where the file system has no hard links).
+
+    Files here are replaced, never changed in place, so ``path`` keeps its content when
+    ``source`` is replaced by a newer file later.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> atomic_write_text(folder / "last.txt", "epoch 3")
+        >>> atomic_link(folder / "last.txt", folder / "best.txt")
+        >>> atomic_write_text(folder / "last.txt", "epoch 4")
+        >>> (folder / "best.txt").read_text()
+        'epoch 3'
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:
+        atomic_copy(source, path)
+        return
+    try:
+        os.replace(tmp, path)
+    finally:
+        # Left where the rename failed, or where ``path`` already named the same file (a
+        # rename between two names of one file does nothing).
+        tmp.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
-"""The arithmetic of the time-to-quality and sampler-choice benchmarks
-(``benchmarks/quality_timeline.py``, ``benchmarks/sampler_choice.py``): their docstring
-examples, run as tests because pytest collects doctests only under ``hpo/``."""
+"""The arithmetic of the benchmarks (``benchmarks/quality_timeline.py``,
+``benchmarks/sampler_choice.py``, ``benchmarks/turns.py``): their docstring examples, run
+as tests because pytest collects doctests only under ``hpo/``."""
 
 from __future__ import annotations
 
@@ -30,4 +30,11 @@ def test_best_within_a_budget_of_examples_is_computed_as_its_examples_say():
     result = run_examples("sampler_choice")
 
     assert result.attempted >= 3
+    assert result.failed == 0
+
+
+def test_contenders_take_turns_and_report_a_json_line_as_the_examples_say():
+    result = run_examples("turns")
+
+    assert result.attempted >= 4
     assert result.failed == 0

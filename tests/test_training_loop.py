@@ -26,7 +26,7 @@ from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
 from hpo.training.precision import KERNEL_CACHE_CAPACITY, KERNEL_CACHE_ENV, cpu_has_bfloat16
-from hpo.training.resume import LAST_CHECKPOINT, load_state, save_state
+from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT, load_state, save_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from tests.conftest import write_study
 
@@ -397,7 +397,7 @@ def test_checkpoints_within_an_epoch_are_skipped_where_writing_them_is_slow(
         save_state(state, path)
         written.append(path.name)
 
-    monkeypatch.setattr("hpo.training.loop.save_state", save_on_a_slow_disk)
+    monkeypatch.setattr("hpo.training.resume.save_state", save_on_a_slow_disk)
     records = fit(model, task, CLASSIFIER, settings, checkpoint_dir=tmp_path).history
 
     last = written.count(LAST_CHECKPOINT)
@@ -406,6 +406,32 @@ def test_checkpoints_within_an_epoch_are_skipped_where_writing_them_is_slow(
     else:  # the first within an epoch showed what one costs; epochs' ends always write
         assert last == 3
     assert load_state(tmp_path / LAST_CHECKPOINT)["epoch"] == 2
+
+
+def test_a_new_best_is_written_once_and_best_pt_keeps_it_when_last_pt_moves_on(topics, tmp_path):
+    model, task, settings = classifier_run(topics)
+    settings.max_epochs, settings.report_every = 2, "0.5 epoch"
+    last, best = tmp_path / LAST_CHECKPOINT, tmp_path / BEST_CHECKPOINT
+    seen: list[tuple[bool, int]] = []
+
+    def files_before_this_reports_checkpoint(record) -> None:
+        if best.is_file():
+            seen.append((last.samefile(best), load_state(best)["epoch"]))
+
+    fit(
+        model,
+        task,
+        CLASSIFIER,
+        settings,
+        [files_before_this_reports_checkpoint],
+        None,
+        (),
+        tmp_path,
+    )
+
+    # Epoch 1's end, the first best, wrote one file that both names give; the report within
+    # epoch 2 replaced last.pt, and best.pt still held epoch 1.
+    assert seen == [(True, 1), (False, 1)]
 
 
 @pytest.fixture(scope="module")

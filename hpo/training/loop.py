@@ -14,8 +14,8 @@ validates (within an epoch on the task's fixed dev subset, at an epoch's end on 
 appends an :class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to
 stop). The best state and value come from epoch ends only. An epoch's end then steps the
 epoch schedule. With a checkpoint folder every report writes ``last.pt`` (within an epoch
-only where it costs little: :func:`~hpo.training.resume.checkpoint_due`; an epoch's end also
-``best.pt`` at a new best) holding model, optimizer, schedule, scaler, counters, the best so
+only where it costs little: :func:`~hpo.training.resume.checkpoint_due`; at a new best the
+same file is ``best.pt`` too) holding model, optimizer, schedule, scaler, counters, the best so
 far, every random generator and, within an epoch, how far it got
 (:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
 an uninterrupted run. A ``time_limit`` stops training early enough for the report at the cut
@@ -51,7 +51,7 @@ from hpo.training.resume import (
     load_state,
     random_state,
     restore_random_state,
-    save_state,
+    save_states,
 )
 from hpo.training.task import Batch, TrainingTask, windows
 
@@ -369,9 +369,8 @@ class _Run:
             "best_value": self.result.best_value,
             "task": self.task.state(),
         }
-        save_state(state, directory / LAST_CHECKPOINT)
-        if improved:
-            save_state(state, directory / BEST_CHECKPOINT)
+        best = directory / BEST_CHECKPOINT if improved else None
+        save_states(state, directory / LAST_CHECKPOINT, best)
         self.save_seconds = time.perf_counter() - started
         self.saved_at = time.monotonic()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from hpo.atomic_files import atomic_path
+from hpo.atomic_files import atomic_link, atomic_path
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
@@ -82,6 +82,15 @@ def save_state(state: dict[str, Any], path: Path) -> None:
     """Write ``state`` to ``path`` in one step: a killed run never leaves half a checkpoint."""
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def save_states(state: dict[str, Any], last: Path, best: Path | None = None) -> None:
+    """Write ``state`` to ``last``, and name the same file ``best`` too where given: at a
+    new best the two states are one, written once (185 MB for a 15M-parameter translator
+    with its Adam state)."""
+    save_state(state, last)
+    if best is not None:
+        atomic_link(last, best)
 
 
 def load_state(path: Path) -> dict[str, Any]:
