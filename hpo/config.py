@@ -219,7 +219,9 @@ def format_validation_error(source: str, error: ValidationError) -> str:
         message = "unknown field"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: {loc or 'top level'}: {message}{suffix}"
+    # A check across fields (a metric against the task) names its fields in its message.
+    where = f"{loc}: " if loc else ""
+    return f"{source}: {where}{message}{suffix}"
 
 
 _UNION_TAGS = {
@@ -263,7 +265,11 @@ def load_search_space(ref: str, study_dir: Path) -> SearchSpace:
     candidate = Path(ref)
     if candidate.suffix in (".yaml", ".yml") or "/" in ref:
         path = candidate if candidate.is_absolute() else study_dir / candidate
-        if not path.is_file():
+        shipped = [d / candidate.name for d in search_space_dirs(study_dir)]
+        if not path.is_file() and "/" not in ref and any(p.is_file() for p in shipped):
+            # A name written with its extension ("classifier.yaml").
+            path = next(p for p in shipped if p.is_file())
+        elif not path.is_file():
             raise BadInput(f"search space file {path} does not exist")
     else:
         found = [d / f"{ref}.yaml" for d in search_space_dirs(study_dir)]

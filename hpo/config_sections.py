@@ -72,6 +72,8 @@ class FilesData(_Strict):
                 self.split = SplitConfig()
         elif self.train is None or self.dev is None:
             raise ValueError("give train and dev files (test optional), or path with split")
+        elif self.split is not None:
+            raise ValueError("split cuts one file (path); train and dev files are split already")
         return self
 
 
@@ -152,6 +154,13 @@ class ParallelData(_Strict):
     header: bool = False
 
     _check_languages = field_validator("src_lang", "tgt_lang")(lambda cls, v: _language(v))
+
+    @model_validator(mode="after")
+    def _two_languages(self) -> ParallelData:
+        if self.src_lang == self.tgt_lang:
+            # train.en would be read as both sides: a model that learns to copy.
+            raise ValueError(f"src_lang and tgt_lang are both {self.src_lang!r}")
+        return self
 
 
 class GettextData(_Strict):

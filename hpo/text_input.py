@@ -16,11 +16,11 @@ def read_input_lines(path: str) -> list[str]:
 
             lines = read_input_lines("texts.txt")
     """
-    if path == "-":
-        return sys.stdin.read().splitlines()
+    name = "stdin" if path == "-" else f"--input {path}"
     try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
+        # Bytes, decoded here: the text layer of stdin passes bytes that are not UTF-8 on
+        # as lone surrogates, which no tokenizer takes. A byte-order mark is no text.
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        return data.decode("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(
-            f"cannot read --input {path}: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
+        raise BadInput(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None

@@ -266,6 +266,24 @@ def test_empty_stdin_is_one_line_without_traceback():
     assert empty.stderr.splitlines() == ["error: the input is empty: no line to classify"]
 
 
+def test_stdin_that_is_not_utf8_is_one_line_and_a_byte_order_mark_is_no_text():
+    def run(data: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "hpo", "predict", "--study", "clf.yaml", "--device", "cpu"],
+            input=data,
+            env={**hpo_env(), "LC_ALL": "C.UTF-8"},  # stdin's text layer: surrogateescape
+            capture_output=True,
+            timeout=120,
+        )
+
+    latin1 = run("café au lait\n".encode("latin-1"))
+    assert latin1.returncode == 2 and latin1.stdout == b""
+    (line,) = latin1.stderr.decode().splitlines()
+    assert line.startswith("error: cannot read stdin:") and "utf-8" in line
+    plain, marked = run(b"Markets fell.\n"), run(b"\xef\xbb\xbfMarkets fell.\n")
+    assert plain.returncode == marked.returncode == 0 and plain.stdout == marked.stdout
+
+
 def test_a_checkpoint_lacking_what_a_model_needs_is_one_line_naming_it(tmp_path):
     kept = trial_dir(Path("runs/clf"), complete_trials()[0].number)
     older = tmp_path / "older"

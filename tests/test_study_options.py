@@ -65,6 +65,42 @@ def test_train_dev_test_files_in_each_format(workdir, corpus_rows, fmt):
     assert stored("tiny").get_trials()[0].state == TrialState.COMPLETE
 
 
+def test_files_as_spreadsheets_and_exports_write_them(workdir, corpus_rows):
+    """A byte-order mark and Windows line ends (Excel, Notepad), a text with commas,
+    quotes and a line break, a trailing comma, and JSON labels written as floats (a
+    pandas column with a missing value) read as the same corpus."""
+    rows = [*corpus_rows[:150], ('say "hi", then\nleave', corpus_rows[0][1])]
+    with (workdir / "train.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)  # "\r\n" line ends, as Python's csv writes them
+        writer.writerow(["body", "topic", ""])
+        writer.writerows((t, y, "") for t, y in rows)
+    dev = corpus_rows[150:190]
+    (workdir / "dev.jsonl").write_text(
+        "\ufeff" + "".join(json.dumps({"body": t, "topic": y}) + "\n" for t, y in dev),
+        encoding="utf-8",
+    )
+    data = {"source": "files", "train": "train.csv", "dev": "dev.jsonl"}
+    data |= {"text_column": "body", "label_column": "topic"}
+    corpus = load_classification_corpus(
+        load_study_config(str(write_study(workdir, data=data))).data
+    )
+    assert corpus.train.texts[-1] == 'say "hi", then\nleave'
+    assert (len(corpus.train), len(corpus.dev)) == (151, 40)
+    assert corpus.label_names == sorted(set(y for _, y in corpus_rows[:150]))
+
+    numbered = [json.dumps({"body": t, "topic": float(i % 2)}) for i, (t, _) in enumerate(dev)]
+    (workdir / "train.jsonl").write_text("\n".join(numbered) + "\n", encoding="utf-8")
+    (workdir / "dev.jsonl").write_text(
+        "".join(json.dumps({"body": t, "topic": i % 2}) + "\n" for i, (t, _) in enumerate(dev)),
+        encoding="utf-8",
+    )
+    data["train"] = "train.jsonl"
+    corpus = load_classification_corpus(
+        load_study_config(str(write_study(workdir, data=data))).data
+    )
+    assert corpus.label_names == ["0", "1"]  # 1.0 in one file is the 1 of the other
+
+
 def test_one_file_split_by_ratios_with_a_seed(workdir, corpus_rows):
     write_rows(workdir / "all.csv", corpus_rows, "csv")
     data = {

@@ -9,11 +9,13 @@ import datetime
 from pathlib import Path
 
 import optuna
+import pytest
 
 from hpo.cli import main
 from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import prune_checkpoints
 from hpo.study.train_on import candidate, drop_outdated_states, sampled_reserve
+from hpo.study.trial_steps import epoch_end_values
 from tests.conftest import write_study
 
 # Adam at a small rate on 2,000 texts: still improving after two epochs.
@@ -120,6 +122,15 @@ def test_a_best_trial_cut_by_its_share_trains_on_too(workdir):
     on_epochs = [float(r["epoch"]) for r in rows if r["trial"] == str(on.number)]
     assert max(best_epochs) - 1 <= best.user_attrs["best_epoch"] <= max(best_epochs)
     assert max(best_epochs) < min(on_epochs)
+    # The cut left the best's last epoch short of its examples: the store still holds the
+    # epoch ends of the trial training on where the epoch log has them, so trials.csv,
+    # `hpo trials` and the report read the same epochs.
+    ends = {
+        int(float(r["epoch"])): float(r["val_loss"])
+        for r in rows
+        if r["trial"] == str(on.number) and float(r["epoch"]).is_integer()
+    }
+    assert len(ends) >= 2 and epoch_end_values(on) == pytest.approx(ends)
     assert on.params == best.params and on.value <= best.value
     assert on.datetime_complete - on.datetime_start > datetime.timedelta(seconds=4.5)
     assert {p.name for p in Path("runs/tiny").glob("trial-*/*.pt")} <= {"model.pt"}

@@ -251,6 +251,54 @@ def test_tsv_pairs_and_gettext_catalogs_are_read(workdir):
     assert all(sentence in english for sentence in corpus.train.tgt)  # de -> en: English targets
 
 
+def test_parallel_files_as_editors_write_them_are_read_as_meant(workdir):
+    """A byte-order mark (Notepad), Windows line ends, a last newline too many in one file,
+    and a TSV pair whose target is empty (dropped, as blank pairs of plain files are)."""
+    from hpo.config import load_study_config
+    from hpo.data.parallel_sources import load_translation_corpus
+
+    chosen = SHORT[:30]
+    (workdir / "train.en").write_text(
+        "\ufeff" + "".join(f"{en}\r\n" for en, _ in chosen) + "\r\n\n", encoding="utf-8"
+    )
+    german = "".join(f"{de}\n" for _, de in chosen)
+    (workdir / "train.de").write_text("\ufeff" + german, encoding="utf-8")
+    rows = ["\ufeffsource\ttarget", *(f"{en}\t{de}" for en, de in chosen[:5]), "no target\t"]
+    write_lines(workdir / "dev.tsv", rows)
+    text = {"source": "parallel", "train": "train", "dev": "train", "src_lang": "en"}
+    config = load_study_config(
+        str(write_translation_study(workdir, data={**text, "tgt_lang": "de"}))
+    )
+    corpus = load_translation_corpus(config.data)
+    assert (corpus.train.src, corpus.train.tgt) == ([e for e, _ in chosen], [d for _, d in chosen])
+    tsv = {"source": "parallel", "format": "tsv", "train": "dev.tsv", "dev": "dev.tsv"}
+    tsv |= {"header": True, "src_lang": "en", "tgt_lang": "de"}
+    corpus = load_translation_corpus(
+        load_study_config(str(write_translation_study(workdir, name="t", data=tsv))).data
+    )
+    assert list(zip(corpus.dev.src, corpus.dev.tgt, strict=True)) == chosen[:5]
+
+
+def test_the_same_language_on_both_sides_is_refused(parallel_files, capsys):
+    # train.en would be read as source and target: a model that learns to copy.
+    data = {"source": "parallel", "train": "data/train", "dev": "data/dev"}
+    data |= {"src_lang": "en", "tgt_lang": "en"}
+    study_file = write_translation_study(parallel_files, data=data)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    assert "src_lang and tgt_lang are both 'en'" in one_error_line(capsys)
+    assert not (parallel_files / "runs/hpo.db").exists()
+
+
+def test_a_file_given_for_a_prefix_is_told_so(parallel_files, capsys):
+    data = {"source": "parallel", "train": "data/train.en", "dev": "data/dev"}
+    data |= {"src_lang": "en", "tgt_lang": "de"}
+    study_file = write_translation_study(parallel_files, data=data)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    line = one_error_line(capsys)
+    assert "train.en.en does not exist" in line and "prefix" in line and "data/train " in line
+    assert not (parallel_files / "runs/hpo.db").exists()
+
+
 def test_a_study_over_both_families_trains_and_uses_a_transformer(parallel_files, capsys):
     """`arch: transformer` beside `arch: rnn` in one space: each family trains through the
     same objective, and the Transformer's checkpoint scores on dev what its trial recorded."""

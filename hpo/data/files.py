@@ -1,4 +1,11 @@
-"""Readers for labelled text in TSV, CSV and JSONL files."""
+"""Readers for labelled text in TSV, CSV and JSONL files.
+
+Files are UTF-8, with or without the byte-order mark that Excel and Notepad write. A row
+whose cells do not match the header in number is refused with its line: a tab inside a TSV
+text or an unquoted comma in a CSV one would otherwise shift a fragment of text into the
+label column, and a corpus with made-up classes would train without a word. Rows with an
+empty text are skipped; an empty label is refused.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +41,8 @@ def read_labelled_file(
     header: bool = True,
 ) -> LabelledTexts:
     """Read one file of labelled texts; every problem is a :class:`BadInput` naming the file."""
+    if path.is_dir():
+        raise BadInput(f"data file {path} is a folder, not a file")
     if not path.is_file():
         raise BadInput(f"data file {path} does not exist")
     fmt = infer_format(path, file_format)
@@ -48,13 +57,14 @@ def read_labelled_file(
                     raise BadInput(f"{path}: no column {column!r} (columns found: {found})")
                 if column not in row:
                     raise BadInput(f"{path}:{line_no}: no value in column {column!r}")
-            text, label = row[text_column], row[label_column]
-            if label is None or str(label).strip() == "":
+            text = _cell(row[text_column], path, line_no, text_column)
+            label = _cell(row[label_column], path, line_no, label_column)
+            if not label:
                 raise BadInput(f"{path}:{line_no}: empty label in column {label_column!r}")
-            if text is None or str(text).strip() == "":
+            if not text:
                 continue
-            texts.append(str(text).strip())
-            labels.append(str(label).strip())
+            texts.append(text)
+            labels.append(label)
     except UnicodeDecodeError:
         raise BadInput(f"data file {path} is not UTF-8 text") from None
     if not texts:
@@ -62,30 +72,58 @@ def read_labelled_file(
     return LabelledTexts(texts, labels)
 
 
+def _cell(value: object, path: Path, line_no: int, column: str) -> str:
+    """A text or label as a stripped string; JSON's 1.0 is the label 1, as in a CSV file."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise BadInput(f"{path}:{line_no}: column {column!r} holds a JSON {type(value).__name__}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
 def _read_delimited(path: Path, fmt: str, header: bool):
     tsv = fmt == "tsv"
-    with path.open(encoding="utf-8", newline="") as handle:
+    separated = "tab-separated" if tsv else "comma-separated"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(
             handle,
             delimiter="\t" if tsv else ",",
             quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
+            strict=True,
         )
         names: list[str] | None = None
-        for line_no, cells in enumerate(reader, start=1):
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if names is None:
-                if header:
-                    names = [c.strip() for c in cells]
+        read = 0
+        try:
+            for cells in reader:
+                # A quoted CSV text may span lines: a row is named by the line it starts on.
+                start, read = read + 1, reader.line_num
+                if not cells or all(not c.strip() for c in cells):
                     continue
-                names = [str(i) for i in range(len(cells))]
-            yield line_no, dict(zip(names, cells, strict=False)), names
-        if names is None:
-            return
+                if names is None:
+                    if header:
+                        names = [c.strip() for c in cells]
+                        while names and not names[-1]:
+                            names.pop()  # a trailing separator
+                        continue
+                    names = [str(i) for i in range(len(cells))]
+                while len(cells) > len(names) and not cells[-1].strip():
+                    cells = cells[:-1]  # a trailing separator adds an empty cell, no column
+                if len(cells) != len(names):
+                    raise BadInput(
+                        f"{path}:{start}: expected {len(names)} {separated} columns as in "
+                        f"the {'header' if header else 'first row'}, got {len(cells)}"
+                        + ("" if tsv else " (quote a text that holds a comma)")
+                    )
+                yield start, dict(zip(names, cells, strict=True)), names
+        except csv.Error as exc:
+            # Reported where the row began: an unbalanced quote reads on past its line.
+            raise BadInput(f"{path}:{read + 1}: malformed CSV row: {exc}") from None
 
 
 def _read_jsonl(path: Path):
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -133,4 +171,15 @@ def load_files_corpus(config) -> ClassificationCorpus:
     train = read_labelled_file(config.train, **read)
     dev = read_labelled_file(config.dev, **read)
     test = read_labelled_file(config.test, **read) if config.test is not None else None
+    for path, split in ((config.dev, dev), (config.test, test)):
+        if split is not None:
+            _known_labels(split, path, train, config.train)
     return ClassificationCorpus(train, dev, test, str(config.train.parent))
+
+
+def _known_labels(split: LabelledTexts, path: Path, train: LabelledTexts, train_path: Path) -> None:
+    """Refuse labels of ``split`` (read from ``path``) that the training file never has."""
+    unseen = sorted(set(split.labels) - set(train.labels))
+    if unseen:
+        shown = ", ".join(map(repr, unseen[:5]))
+        raise BadInput(f"{path}: label {shown} does not occur in the training file {train_path}")

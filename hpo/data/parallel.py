@@ -49,14 +49,22 @@ class TranslationCorpus:
             raise BadInput(f"{self.source}: the dev split is empty")
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_lines(path: Path, strip: bool = True) -> list[str]:
+    """The lines of ``path`` without their ends (stripped of spaces unless ``strip`` is
+    False: a TSV line's tab before an empty target is a cell), blank ones at the end
+    left out."""
     if not path.is_file():
         raise BadInput(f"data file {path} does not exist")
     try:
-        with path.open(encoding="utf-8", newline="\n") as handle:
+        with path.open(encoding="utf-8-sig", newline="\n") as handle:
             # Only "\n" ends a line: a stray "\r" or U+2028 inside a sentence must not
             # shift every later line against its translation.
-            return [line.rstrip("\n").removesuffix("\r").strip() for line in handle]
+            lines = [line.rstrip("\n").removesuffix("\r") for line in handle]
+        if strip:
+            lines = [line.strip() for line in lines]
+        while lines and not lines[-1].strip():
+            lines.pop()  # blank lines at the end pair with nothing
+        return lines
     except UnicodeDecodeError:
         raise BadInput(f"data file {path} is not UTF-8 text") from None
 
@@ -64,7 +72,8 @@ def _read_lines(path: Path) -> list[str]:
 def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTexts:
     """Read ``PREFIX.SRC`` and ``PREFIX.TGT``: line i of one translates line i of the other.
 
-    Pairs where either side is blank are dropped. Files of different lengths are refused.
+    Pairs where either side is blank are dropped. Files of different lengths (blank lines
+    at their ends aside) are refused.
 
     Example:
         .. code-block:: python
@@ -73,6 +82,12 @@ def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTe
     """
     src_path = prefix.with_name(f"{prefix.name}.{src_lang}")
     tgt_path = prefix.with_name(f"{prefix.name}.{tgt_lang}")
+    if prefix.suffix in (f".{src_lang}", f".{tgt_lang}") and not src_path.is_file():
+        stem = prefix.with_suffix("")
+        raise BadInput(
+            f"data file {src_path} does not exist: with format text, name the files' common "
+            f"prefix ({stem} for {stem}.{src_lang} and {stem}.{tgt_lang})"
+        )
     src, tgt = _read_lines(src_path), _read_lines(tgt_path)
     if len(src) != len(tgt):
         raise BadInput(
@@ -85,13 +100,13 @@ def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTe
 
 def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
     """Read a TSV file of ``source<TAB>target`` lines (a first header line skipped if asked)."""
-    lines = _read_lines(path)
+    lines = _read_lines(path, strip=False)
     if header:
         lines = lines[1:]
     pairs = ParallelTexts()
     start = 2 if header else 1
     for line_no, line in enumerate(lines, start=start):
-        if not line:
+        if not line.strip():
             continue
         cells = line.split("\t")
         if len(cells) != 2:

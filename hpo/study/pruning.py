@@ -97,11 +97,25 @@ class PruningCallback:
         self.max_epochs = max_epochs
         self.cost = RunningCost()
         self._before: tuple[bool, float] | None = None  # (at the floor, loss) of the last report
+        self._offset: int | None = None  # see ``step``
 
     def step(self, record: EpochRecord) -> int:
-        """The step ``record`` is stored at (:func:`pruner_step`)."""
+        """The step ``record`` is stored at (:func:`pruner_step`).
+
+        A trial that is not judged trains another on, and that one's time limit may have
+        cut its last epoch short: the loop counts the cut as the epoch's end and goes on
+        from its real examples, so every later epoch's end would fall that many examples
+        short of a whole number of epochs, where readers of the store look for it
+        (:func:`hpo.study.trial_steps.epoch_end_values`). Its steps are moved by what its
+        first report is off its epoch; a judged trial's steps are its examples.
+        """
         steps_epoch = self.study_epoch or record.epoch_examples
-        return pruner_step(record.examples, record.epoch_examples, steps_epoch)
+        examples = record.examples
+        if not self.judge and record.epoch_examples:
+            if self._offset is None:
+                self._offset = examples - round(record.epoch * record.epoch_examples)
+            examples -= self._offset
+        return pruner_step(examples, record.epoch_examples, steps_epoch)
 
     def __call__(self, record: EpochRecord) -> None:
         steps_epoch = self.study_epoch or record.epoch_examples

@@ -82,6 +82,50 @@ def test_label_unseen_in_train_is_named_with_its_split(here, capsys, stored, spl
     assert_stored_study_unchanged(here, stored)
 
 
+@pytest.mark.parametrize(
+    ("filename", "content", "names"),
+    [
+        ("train.tsv", "text\tlabel\nthe team won\tsports\nclear the list\t-d offset\tsports\n",
+         ["train.tsv:3", "expected 2 tab-separated columns", "got 3"]),
+        ("train.csv", "text,label\nthe team won,sports\nuse the force, Luke,science\n",
+         ["train.csv:3", "expected 2 comma-separated columns", "got 3", "quote"]),
+        ("train.csv", 'text,label\nthe team won,sports\n"an open quote,science\na,b\n"x",y\n',
+         ["train.csv:3", "malformed CSV row"]),
+    ],
+    ids=["tab-in-tsv-text", "comma-in-csv-text", "unbalanced-quote"],
+)  # fmt: skip
+def test_a_row_that_does_not_match_the_header_is_named(here, capsys, stored, filename, content,
+                                                       names):  # fmt: skip
+    # Read leniently, these rows would make a fragment of text a label (a class of its own).
+    study = files_study(here, train=filename)
+    (here / filename).write_text(content, encoding="utf-8")
+    path = write_study(here, study)
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, *names)
+    assert_stored_study_unchanged(here, stored)
+
+
+def test_split_beside_train_and_dev_files_is_refused(here, capsys, stored):
+    path = write_study(here, files_study(here, split={"train": 0.8, "dev": 0.1, "test": 0.1}))
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "data", "split", "train and dev files")
+    assert_stored_study_unchanged(here, stored)
+
+
+def test_a_folder_given_as_a_data_file_is_named(here, capsys, stored):
+    (here / "data").mkdir()
+    path = write_study(here, files_study(here, dev="data"))
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "data", "is a folder")
+    assert_stored_study_unchanged(here, stored)
+
+
 def test_data_file_that_is_not_utf8(here, capsys, stored):
     study = files_study(here)
     (here / "dev.tsv").write_bytes("text\tlabel\ncafé au lait\tsports\n".encode("latin-1"))

@@ -70,6 +70,23 @@ def test_study_file_that_is_not_utf8(here, capsys, stored):
 # --- search spaces -------------------------------------------------------------------------
 
 
+def test_a_search_space_named_with_its_extension_is_the_shipped_one(here):
+    from hpo.config import load_study_config
+
+    named = load_study_config(str(write_study(here, tiny_study(search_space="classifier"))))
+    path = write_study(here, tiny_study(name="ext", search_space="classifier.yaml"))
+    assert load_study_config(str(path)).search_space == named.search_space
+
+
+def test_a_missing_search_space_file_is_named(here, capsys, stored):
+    path = write_study(here, tiny_study(search_space="spaces/mine.yaml"))
+
+    code, _, err = hpo(capsys, "optimize", "--study", str(path))
+
+    assert_one_line_error(code, err, "spaces/mine.yaml", "does not exist")
+    assert_stored_study_unchanged(here, stored)
+
+
 @pytest.mark.parametrize(
     ("params", "names"),
     [
