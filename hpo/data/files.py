@@ -114,7 +114,11 @@ def _read_delimited(path: Path, fmt: str, header: bool):
                     raise BadInput(
                         f"{path}:{start}: expected {len(names)} {separated} columns as in "
                         f"the {'header' if header else 'first row'}, got {len(cells)}"
-                        + ("" if tsv else " (quote a text that holds a comma)")
+                        + (
+                            " (TSV has no quoting: a text cannot hold a tab)"
+                            if tsv
+                            else " (quote a text that holds a comma)"
+                        )
                     )
                 yield start, dict(zip(names, cells, strict=True)), names
         except csv.Error as exc:
