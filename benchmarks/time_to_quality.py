@@ -1,7 +1,7 @@
 """Time to quality: the best dev value that hpo's defaults reach in a fixed wall-clock budget.
 
     python benchmarks/time_to_quality.py [--task program|translation|both] [--budget 30m]
-        [--seeds 0 1 2] [--out DIR] [--threads N] [--device cpu] [--compare time]
+        [--seeds 0 1 2] [--out DIR] [--threads N] [--device cpu] [--compare time|auto]
 
 Two real tasks built from the gettext catalogs on the machine (see ``quality_tasks.py``):
 which program a message comes from, and English -> German translation. For each task and
@@ -102,7 +102,8 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
 
 
 def _compare_at(study_file: Path, compare: str) -> None:
-    """Set the hpo arm's ``pruner.compare`` (``examples``, hpo's default, or ``time``)."""
+    """Set the hpo arm's ``pruner.compare`` (``examples``, hpo's default, ``time`` or
+    ``auto``)."""
     if compare == "examples":
         return
     study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
@@ -139,9 +140,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument(
         "--compare",
-        choices=["examples", "time"],
+        choices=["examples", "time", "auto"],
         default="examples",
-        help="the hpo arm's pruner.compare: SuccessiveHalving at equal data seen or time",
+        help="the hpo arm's pruner.compare: SuccessiveHalving at equal data seen, at equal "
+        "time, or at equal time for trials whose max_epochs do not fit in their time limit",
     )
     parser.add_argument(
         "--arms",

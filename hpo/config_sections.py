@@ -329,8 +329,9 @@ class PrunerConfig(_Strict):
     """The pruner. Its steps count training examples; ``min_resource`` is in epochs (a bare
     number, as before) or in examples (``"20000 examples"``), and the median pruner's
     ``n_warmup_steps`` in epochs. ``compare: time`` makes SuccessiveHalving decide at its
-    rungs by what trials had reached in equal training time, not at equal data seen
-    (:mod:`hpo.study.time_halving`)."""
+    rungs by what trials had reached in equal training time, not at equal data seen;
+    ``compare: auto`` does so only for a trial whose ``max_epochs`` would not fit in its
+    time limit at its pace (:mod:`hpo.study.time_halving`)."""
 
     type: Literal["successive_halving", "hyperband", "median", "none"] = "successive_halving"
     min_resource: int | str = 1
@@ -338,14 +339,16 @@ class PrunerConfig(_Strict):
     min_early_stopping_rate: int = Field(0, ge=0)
     n_startup_trials: int = Field(5, ge=0)
     n_warmup_steps: int = Field(1, ge=0)
-    compare: Literal["examples", "time"] = "examples"
+    compare: Literal["examples", "time", "auto"] = "examples"
 
     _parse_resource = field_validator("min_resource", mode="before")(lambda cls, v: _resource(v))
 
     @model_validator(mode="after")
     def _time_with_halving(self) -> PrunerConfig:
-        if self.compare == "time" and self.type != "successive_halving":
-            raise ValueError(f"compare: time needs type: successive_halving, not {self.type}")
+        if self.compare != "examples" and self.type != "successive_halving":
+            raise ValueError(
+                f"compare: {self.compare} needs type: successive_halving, not {self.type}"
+            )
         return self
 
 

@@ -65,3 +65,31 @@ def test_trials_that_had_no_epoch_by_then_do_not_compete():
     train(study, [0.90, 0.95], 60.0)  # a minute an epoch: nothing within 5 s
     train(study, [0.80], 60.0)
     assert not train(study, [0.20, 0.30, 0.40], 5.0)  # alone in its 5 s, it goes on
+
+
+def train_limited(study: optuna.Study, values: list[float], seconds: float, limit: float) -> bool:
+    """``train`` for a trial whose time limit is ``limit`` seconds, as the objective records it."""
+    study.enqueue_trial({}, user_attrs={"time_limit_s": limit})
+    return train(study, values, seconds)
+
+
+@pytest.mark.parametrize(("limit", "pruned"), [(200.0, False), (100.0, True)])
+def test_auto_decides_at_equal_time_only_where_max_epochs_do_not_fit(limit, pruned):
+    study = study_with("auto")  # max_epochs 9
+    assert not train(study, [0.40, 0.50, 0.55, 0.59], 4.0)
+    train(study, [0.20, 0.25, 0.30, 0.32], 4.0)
+    train(study, [0.10, 0.11, 0.12, 0.12], 4.0)
+    # 15 s an epoch: 9 epochs take 135 s. Within a 200 s limit it is judged as
+    # SuccessiveHalving judges (its first epoch leads the others' first); within 100 s it can
+    # never reach the epochs the others are compared at, and by 15 s the best had 0.55.
+    assert train_limited(study, [0.45, 0.60, 0.70], 15.0, limit) is pruned
+
+
+def test_auto_without_a_time_limit_is_successive_halving():
+    studies = [study_with("auto"), study_with("examples")]
+    outcomes = []
+    for study in studies:
+        train(study, [0.50, 0.55, 0.58], 30.0)
+        train(study, [0.52, 0.56, 0.60], 30.0)
+        outcomes.append([train(study, [0.30, 0.45, 0.60], 2.0), train(study, [0.6, 0.7], 60.0)])
+    assert outcomes[0] == outcomes[1] == [True, False]

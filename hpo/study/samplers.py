@@ -47,12 +47,13 @@ def build_pruner(
         >>> pruner._min_resource
         2400
     """
-    if config.type == "successive_halving" and config.compare == "time":
+    if config.type == "successive_halving" and config.compare != "examples":
         resource = config.min_resource
         return TimeHalvingPruner(
             min_resource="auto" if resource == "auto" else _examples(resource, epoch_examples),
             reduction_factor=config.reduction_factor,
             min_early_stopping_rate=config.min_early_stopping_rate,
+            max_epochs=max_epochs if config.compare == "auto" else None,
         )
     if config.type == "successive_halving":
         resource = config.min_resource

@@ -16,23 +16,46 @@ compete.
 
 It favours fast learners, by design: on a long budget a slow model that would lead late is
 stopped where a faster one leads, and trials that ran on faster hardware (another worker's
-GPU) look better at equal time than they are. So it is a choice (``pruner: {compare:
-time}``), not the default.
+GPU) look better at equal time than they are. So equal time for every trial is a choice
+(``pruner: {compare: time}``). ``compare: auto`` (``max_epochs`` given) keeps it for the
+trials it is fair to: a trial whose ``max_epochs``, at the pace it has trained so far,
+would not fit in its time limit (``time_limit_s``: its share of the study's timeout, or the
+trial time limit) can never be compared at the data the others are, and is decided at equal
+time; a trial that fits is decided as SuccessiveHalving does, by the values the trials had
+at that rung. A study without a time limit, or a long one where every configuration fits,
+prunes as SuccessiveHalving.
 
 Example:
     >>> import optuna
     >>> def trial(values, seconds, state=optuna.trial.TrialState.COMPLETE):
     ...     steps = {100 * (i + 1): v for i, v in enumerate(values)}
-    ...     return optuna.trial.create_trial(state=state, value=values[-1],
+    ...     done = state == optuna.trial.TrialState.COMPLETE
+    ...     return optuna.trial.create_trial(state=state, value=values[-1] if done else None,
     ...         intermediate_values=steps, user_attrs={"epoch_examples": 100,
-    ...         "train_seconds": seconds, "val_seconds": 0.0})
-    >>> study = optuna.create_study(direction="maximize",
-    ...     pruner=TimeHalvingPruner(min_resource=100, reduction_factor=3))
-    >>> for values in ([0.40, 0.50, 0.55, 0.59], [0.20, 0.25, 0.30, 0.32], [0.1, 0.1]):
-    ...     study.add_trial(trial(values, 4.0 * len(values)))  # 4 s an epoch
+    ...         "train_seconds": seconds, "val_seconds": 0.0},
+    ...         system_attrs={"completed_rung_0": values[0]} if done else {})
+    >>> def study_of(pruner):
+    ...     study = optuna.create_study(direction="maximize", pruner=pruner)
+    ...     for values in ([0.40, 0.50, 0.55, 0.59], [0.20, 0.25, 0.30, 0.32], [0.1, 0.1]):
+    ...         study.add_trial(trial(values, 4.0 * len(values)))  # 4 s an epoch
+    ...     return study
+    >>> def judge(study, running):
+    ...     number = study._storage.create_new_trial(study._study_id, template_trial=running)
+    ...     return study.pruner.prune(study, study._storage.get_trial(number))
+    >>> study = study_of(TimeHalvingPruner(min_resource=100, reduction_factor=3))
     >>> slow = trial([0.45], 15.0, optuna.trial.TrialState.RUNNING)  # 15 s an epoch
-    >>> slow_id = study._storage.create_new_trial(study._study_id, template_trial=slow)
-    >>> study.pruner.prune(study, study._storage.get_trial(slow_id))  # the CNN had 0.55
+    >>> judge(study, slow)  # the best first epoch, but by 15 s the CNN had 0.55
+    True
+
+    With ``max_epochs``, only a trial whose epochs do not fit in its time limit is:
+
+    >>> study = study_of(TimeHalvingPruner(100, reduction_factor=3, max_epochs=4))
+    >>> slow.set_user_attr("time_limit_s", 90.0)  # 4 epochs take 60 s: it fits
+    >>> judge(study, slow)
+    False
+    >>> slower = trial([0.45], 30.0, optuna.trial.TrialState.RUNNING)  # 120 s: it does not
+    >>> slower.set_user_attr("time_limit_s", 90.0)
+    >>> judge(study, slower)
     True
 """
 
@@ -63,6 +86,9 @@ class TimeHalvingPruner(optuna.pruners.BasePruner):
             on (at least the best one).
         min_early_stopping_rate: The first rung is at ``min_resource * reduction_factor **
             min_early_stopping_rate``.
+        max_epochs: The epochs a sampled trial trains at most. Given, a trial is decided at
+            equal time only where they would not fit in its time limit, and at equal data
+            (its rung's values) where they would; None: every trial at equal time.
     """
 
     def __init__(
@@ -70,6 +96,7 @@ class TimeHalvingPruner(optuna.pruners.BasePruner):
         min_resource: int | str = "auto",
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
+        max_epochs: int | None = None,
     ):
         if min_resource != "auto" and (not isinstance(min_resource, int) or min_resource < 1):
             raise ValueError(f"min_resource must be 'auto' or a positive int, not {min_resource}")
@@ -78,6 +105,7 @@ class TimeHalvingPruner(optuna.pruners.BasePruner):
         self._min_resource: int | None = None if min_resource == "auto" else int(min_resource)
         self._reduction_factor = reduction_factor
         self._min_early_stopping_rate = min_early_stopping_rate
+        self._max_epochs = max_epochs
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
@@ -105,11 +133,19 @@ class TimeHalvingPruner(optuna.pruners.BasePruner):
             rung += 1
         study._storage.set_trial_system_attr(trial._trial_id, _RUNG_KEY.format(rung), value)
         seconds = seconds_trained(trial)
-        if seconds is None:  # a trial that records no cost cannot be placed in time
-            return False
         maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
         if trials is None:
             trials = study.get_trials(deepcopy=False)
+        if self._max_epochs is not None and fits(trial, seconds, step, self._max_epochs):
+            key = _RUNG_KEY.format(rung)
+            at_rung = [
+                other.system_attrs[key]
+                for other in trials
+                if other.number != trial.number and key in other.system_attrs
+            ]
+            return not goes_on(value, at_rung, self._reduction_factor, maximize)
+        if seconds is None:  # a trial that records no cost cannot be placed in time
+            return False
         rivals = [
             reached
             for other in trials
@@ -136,10 +172,29 @@ def goes_on(value: float, rivals: list[float], reduction_factor: int, maximize: 
     return value >= bar if maximize else value <= bar
 
 
+def fits(trial: FrozenTrial, seconds: float | None, step: int, max_epochs: int) -> bool:
+    """Whether ``max_epochs`` of ``trial``, at the pace of its ``seconds`` for ``step``
+    training examples, fit in its time limit; a trial without a limit, or that recorded no
+    time, fits.
+
+    Example:
+        >>> import optuna
+        >>> trial = optuna.trial.create_trial(value=0.5, intermediate_values={100: 0.5},
+        ...     user_attrs={"epoch_examples": 100, "time_limit_s": 450.0})
+        >>> fits(trial, 40.0, 100, max_epochs=10), fits(trial, 60.0, 100, max_epochs=10)
+        (True, False)
+    """
+    limit = trial.user_attrs.get("time_limit_s")
+    epoch_examples = trial.user_attrs.get("epoch_examples")
+    if seconds is None or not isinstance(limit, (int, float)) or not epoch_examples or step <= 0:
+        return True
+    return seconds * max_epochs * int(epoch_examples) / step <= limit
+
+
 def _estimate_min_resource(trials: list[FrozenTrial]) -> int | None:
     """A hundredth of the longest complete trial's last step; None before one completes."""
     steps = [t.last_step for t in trials if t.state == TrialState.COMPLETE and t.last_step]
     return max(max(steps) // 100, 1) if steps else None
 
 
-__all__ = ["TimeHalvingPruner", "goes_on"]
+__all__ = ["TimeHalvingPruner", "fits", "goes_on"]
