@@ -330,8 +330,8 @@ class PrunerConfig(_Strict):
     number, as before) or in examples (``"20000 examples"``), and the median pruner's
     ``n_warmup_steps`` in epochs. ``compare: time`` makes SuccessiveHalving decide at its
     rungs by what trials had reached in equal training time, not at equal data seen;
-    ``compare: auto`` does so only for a trial whose ``max_epochs`` would not fit in its
-    time limit at its pace (:mod:`hpo.study.time_halving`)."""
+    ``compare: auto`` does so only for a trial whose ``max_epochs``, at its pace, take more
+    than ``1 / reduction_factor`` of its time limit (:mod:`hpo.study.time_halving`)."""
 
     type: Literal["successive_halving", "hyperband", "median", "none"] = "successive_halving"
     min_resource: int | str = 1

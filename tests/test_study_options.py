@@ -139,6 +139,7 @@ def test_every_sampler_runs_a_study(workdir, sampler):
     [
         {"type": "successive_halving", "min_resource": 1, "reduction_factor": 2},
         {"type": "successive_halving", "min_resource": 1, "reduction_factor": 2, "compare": "time"},
+        {"type": "successive_halving", "min_resource": 1, "reduction_factor": 2, "compare": "auto"},
         {"type": "hyperband", "reduction_factor": 2},
         {"type": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
         {"type": "none"},

@@ -73,15 +73,15 @@ def train_limited(study: optuna.Study, values: list[float], seconds: float, limi
     return train(study, values, seconds)
 
 
-@pytest.mark.parametrize(("limit", "pruned"), [(200.0, False), (100.0, True)])
-def test_auto_decides_at_equal_time_only_where_max_epochs_do_not_fit(limit, pruned):
+@pytest.mark.parametrize(("limit", "pruned"), [(420.0, False), (400.0, True), (100.0, True)])
+def test_auto_decides_at_equal_time_where_max_epochs_take_a_third_of_the_limit(limit, pruned):
     study = study_with("auto")  # max_epochs 9
     assert not train(study, [0.40, 0.50, 0.55, 0.59], 4.0)
     train(study, [0.20, 0.25, 0.30, 0.32], 4.0)
     train(study, [0.10, 0.11, 0.12, 0.12], 4.0)
-    # 15 s an epoch: 9 epochs take 135 s. Within a 200 s limit it is judged as
-    # SuccessiveHalving judges (its first epoch leads the others' first); within 100 s it can
-    # never reach the epochs the others are compared at, and by 15 s the best had 0.55.
+    # 15 s an epoch: 9 epochs take 135 s, three times 405 s. Within a limit that holds that
+    # it is judged as SuccessiveHalving judges (its first epoch leads the others' first);
+    # otherwise at equal time, and by 15 s the best had 0.55.
     assert train_limited(study, [0.45, 0.60, 0.70], 15.0, limit) is pruned
 
 

@@ -216,13 +216,17 @@ def test_bad_min_resource_is_one_line(here, capsys, stored, value, names):
     assert_stored_study_unchanged(here, stored)
 
 
-@pytest.mark.parametrize("pruner", ["hyperband", "median", "none"])
-def test_time_comparison_without_successive_halving_is_one_line(here, capsys, stored, pruner):
-    path = write_study(here, tiny_study(pruner={"type": pruner, "compare": "time"}))
+@pytest.mark.parametrize(
+    ("pruner", "compare"), [("hyperband", "time"), ("median", "auto"), ("none", "time")]
+)
+def test_time_comparison_without_successive_halving_is_one_line(
+    here, capsys, stored, pruner, compare
+):
+    path = write_study(here, tiny_study(pruner={"type": pruner, "compare": compare}))
 
     code, _, err = hpo(capsys, "optimize", "--study", str(path))
 
-    assert_one_line_error(code, err, "tiny.yaml", "pruner", "compare: time", pruner)
+    assert_one_line_error(code, err, "tiny.yaml", "pruner", f"compare: {compare}", pruner)
     assert_stored_study_unchanged(here, stored)
 
 
