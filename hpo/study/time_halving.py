@@ -25,7 +25,7 @@ is decided as SuccessiveHalving does, by the values the trials had at that rung.
 is the pruner's own ratio: rungs at equal data keep 1 trial in ``reduction_factor`` as if
 trials cost alike, and a trial that alone takes most of its limit costs the search
 several others (on a 30-minute study of a 32-program corpus, a two-layer GRU took 400 of
-its 450 seconds for 10 epochs, Kim's CNN 100; RESULTS 7). A study without a time limit, or
+its 450 seconds for 10 epochs, Kim's CNN 70; RESULTS 7). A study without a time limit, or
 a long one where every configuration is cheap beside its limit, prunes as
 SuccessiveHalving.
 
