@@ -101,6 +101,33 @@ def test_files_as_spreadsheets_and_exports_write_them(workdir, corpus_rows):
     assert corpus.label_names == ["0", "1"]  # 1.0 in one file is the 1 of the other
 
 
+def test_a_tsv_reads_quoted_cells_as_pandas_writes_them_and_plain_quotes_as_text(
+    workdir, corpus_rows
+):
+    """pandas (as Python's csv) quotes a TSV cell that holds a quote, a tab or a line break
+    and doubles its quotes; in a TSV written without quoting a quote is a character, even
+    one that opens a text: pandas' read_csv reads the same texts."""
+    import pandas as pd
+
+    label = corpus_rows[0][1]
+    quoted = ['he said "hi"', "a tab\there and\na line break", '"quoted, all of it"']
+    rows = [*corpus_rows[:150], *((t, label) for t in quoted)]
+    frame = pd.DataFrame({"body": [t for t, _ in rows], "topic": [y for _, y in rows]})
+    frame.to_csv(workdir / "train.tsv", sep="\t", index=False)
+    plain = ['5" screen, bright', '"Hello," she said', 'say "hi" twice']
+    lines = [f"{t}\t{y}\n" for t, y in [*corpus_rows[150:190], *((t, label) for t in plain)]]
+    (workdir / "dev.tsv").write_text("body\ttopic\n" + "".join(lines), encoding="utf-8")
+    data = {"source": "files", "train": "train.tsv", "dev": "dev.tsv"}
+    data |= {"text_column": "body", "label_column": "topic"}
+    corpus = load_classification_corpus(
+        load_study_config(str(write_study(workdir, data=data))).data
+    )
+    assert corpus.train.texts[-3:] == quoted and len(corpus.train) == 153
+    read_back = pd.read_csv(workdir / "train.tsv", sep="\t", keep_default_na=False)
+    assert corpus.train.texts == [t.strip() for t in read_back["body"]]
+    assert corpus.dev.texts[-3:] == plain and len(corpus.dev) == 43
+
+
 def test_one_file_split_by_ratios_with_a_seed(workdir, corpus_rows):
     write_rows(workdir / "all.csv", corpus_rows, "csv")
     data = {

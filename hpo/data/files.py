@@ -5,11 +5,21 @@ whose cells do not match the header in number is refused with its line: a tab in
 text or an unquoted comma in a CSV one would otherwise shift a fragment of text into the
 label column, and a corpus with made-up classes would train without a word. Rows with an
 empty text are skipped; an empty label is refused.
+
+A TSV file is read as pandas reads one (``read_csv(sep="\t")``, and as pandas and Python's
+``csv`` write one): a cell that holds a quote, a tab or a line break is quoted, its quotes
+doubled. Many TSV files are written without any quoting, where a quote is a character like
+any other (``5" screen``, a text that opens with a quotation): where reading the quotes
+fails (a closing quote not at the end of its cell, or rows that no longer match the
+header), the file is read without them. Both readings can succeed only where a text opens
+with a quote it does not close and a later one ends with a quote; the quoted reading wins
+there, as in pandas, and joins the rows between.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import sys
@@ -46,10 +56,10 @@ def read_labelled_file(
     if not path.is_file():
         raise BadInput(f"data file {path} does not exist")
     fmt = infer_format(path, file_format)
-    rows = _read_jsonl(path) if fmt == "jsonl" else _read_delimited(path, fmt, header)
     texts: list[str] = []
     labels: list[str] = []
     try:
+        rows = _read_jsonl(path) if fmt == "jsonl" else _read_delimited(path, fmt, header)
         for line_no, row, columns in rows:
             for column in (text_column, label_column):
                 if column not in columns:
@@ -83,47 +93,63 @@ def _cell(value: object, path: Path, line_no: int, column: str) -> str:
     return str(value).strip()
 
 
-def _read_delimited(path: Path, fmt: str, header: bool):
-    tsv = fmt == "tsv"
-    separated = "tab-separated" if tsv else "comma-separated"
+Row = tuple[int, dict, list]  # the line a row starts on, its cells by column, the columns
+
+
+def _read_delimited(path: Path, fmt: str, header: bool) -> list[Row]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(
-            handle,
-            delimiter="\t" if tsv else ",",
-            quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL,
-            strict=True,
-        )
-        names: list[str] | None = None
-        read = 0
-        try:
-            for cells in reader:
-                # A quoted CSV text may span lines: a row is named by the line it starts on.
-                start, read = read + 1, reader.line_num
-                if not cells or all(not c.strip() for c in cells):
+        content = handle.read()
+    if fmt == "csv":
+        return _rows(path, content, header, tsv=False, quoted=True)
+    if '"' not in content:
+        return _rows(path, content, header, tsv=True, quoted=False)
+    try:
+        return _rows(path, content, header, tsv=True, quoted=True)
+    except BadInput:
+        return _rows(path, content, header, tsv=True, quoted=False)
+
+
+def _rows(path: Path, content: str, header: bool, *, tsv: bool, quoted: bool) -> list[Row]:
+    """The rows of a delimited file's ``content``, each a :data:`Row`; a row whose cells do
+    not match the header (or the first row) in number is a :class:`BadInput`."""
+    separated = "tab-separated" if tsv else "comma-separated"
+    reader = csv.reader(
+        io.StringIO(content, newline=""),
+        delimiter="\t" if tsv else ",",
+        quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+        strict=True,
+    )
+    names: list[str] | None = None
+    rows: list[Row] = []
+    read = 0
+    try:
+        for cells in reader:
+            # A quoted text may span lines: a row is named by the line it starts on.
+            start, read = read + 1, reader.line_num
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            if names is None:
+                if header:
+                    names = [c.strip() for c in cells]
+                    while names and not names[-1]:
+                        names.pop()  # a trailing separator
                     continue
-                if names is None:
-                    if header:
-                        names = [c.strip() for c in cells]
-                        while names and not names[-1]:
-                            names.pop()  # a trailing separator
-                        continue
-                    names = [str(i) for i in range(len(cells))]
-                while len(cells) > len(names) and not cells[-1].strip():
-                    cells = cells[:-1]  # a trailing separator adds an empty cell, no column
-                if len(cells) != len(names):
-                    raise BadInput(
-                        f"{path}:{start}: expected {len(names)} {separated} columns as in "
-                        f"the {'header' if header else 'first row'}, got {len(cells)}"
-                        + (
-                            " (TSV has no quoting: a text cannot hold a tab)"
-                            if tsv
-                            else " (quote a text that holds a comma)"
-                        )
-                    )
-                yield start, dict(zip(names, cells, strict=True)), names
-        except csv.Error as exc:
-            # Reported where the row began: an unbalanced quote reads on past its line.
-            raise BadInput(f"{path}:{read + 1}: malformed CSV row: {exc}") from None
+                names = [str(i) for i in range(len(cells))]
+            while len(cells) > len(names) and not cells[-1].strip():
+                cells = cells[:-1]  # a trailing separator adds an empty cell, no column
+            if len(cells) != len(names):
+                hint = "a tab" if tsv else "a comma"
+                raise BadInput(
+                    f"{path}:{start}: expected {len(names)} {separated} columns as in the "
+                    f"{'header' if header else 'first row'}, got {len(cells)} (quote a text "
+                    f"that holds {hint}, as Python's csv and pandas write it)"
+                )
+            rows.append((start, dict(zip(names, cells, strict=True)), names))
+    except csv.Error as exc:
+        # Reported where the row began: an unbalanced quote reads on past its line.
+        kind = "TSV" if tsv else "CSV"
+        raise BadInput(f"{path}:{read + 1}: malformed {kind} row: {exc}") from None
+    return rows
 
 
 def _read_jsonl(path: Path):
