@@ -5,8 +5,8 @@
 
 Two real tasks built from the gettext catalogs on the machine (see ``quality_tasks.py``):
 which program a message comes from, and English -> German translation. For each task and
-seed, three arms run one after another, each in its own temporary folder, on the same
-number of torch threads and the same budget:
+seed, three arms run one after another (in the order of ``--arms``), each in its own
+temporary folder, on the same number of torch threads and the same budget:
 
 - ``hpo``: ``hpo optimize --study FILE --timeout BUDGET`` with the shipped space (its
   ``start`` point runs first) and hpo's default sampler and pruner (``--compare time``:
@@ -57,7 +57,7 @@ def run_task(task: str, seed: int, budget: float, args: argparse.Namespace) -> d
 
     torch.set_num_threads(args.threads)
     runs: dict = {}
-    for arm in ARMS:
+    for arm in dict.fromkeys([*args.arms, *ARMS]):  # those run, in the order given
         path = args.out / f"{task}-seed{seed}-{arm}.json"
         if arm not in args.arms:  # an earlier run's record, if any, for the table
             if path.exists():
@@ -150,7 +150,8 @@ def main() -> None:
         nargs="+",
         choices=ARMS,
         default=list(ARMS),
-        help="arms to run; the others' records are read from an earlier run in --out, if there",
+        help="arms to run, in this order; the others' records are read from an earlier run in "
+        "--out, if there",
     )
     args = parser.parse_args()
     # As `hpo` sets it at its start: the arms trained in this process, and the hpo arm's

@@ -135,6 +135,28 @@ def test_evaluate_on_test_matches_a_direct_computation_from_the_checkpoint(capsy
     )
 
 
+def test_a_model_saved_with_its_classes_in_another_order_scores_the_same(capsys):
+    """Integer labels are ordered by number (2 before 10), as they were not when older
+    models were saved: a model keeps the class ids it was saved with, so the same model
+    with its classes listed in another order scores the same."""
+    before = evaluate_json(capsys, "--split", "test")
+    path = Path(before["checkpoint"]) / "model.pt"
+    saved = path.read_bytes()
+    checkpoint = torch.load(path, weights_only=True)
+    order = list(reversed(range(len(checkpoint["label_names"]))))
+    checkpoint["label_names"] = [checkpoint["label_names"][i] for i in order]
+    for key in ("output.weight", "output.bias"):  # the same classifier, classes reordered
+        checkpoint["state_dict"][key] = checkpoint["state_dict"][key][order]
+    torch.save(checkpoint, path)
+    try:
+        after = evaluate_json(capsys, "--split", "test")
+    finally:
+        path.write_bytes(saved)
+    assert after["labels"] == checkpoint["label_names"] != before["labels"]
+    assert after["accuracy"] == before["accuracy"]
+    assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
+
+
 def test_evaluate_on_dev_gives_the_value_each_trial_recorded(capsys):
     best = optuna.load_study(study_name="clf", storage="sqlite:///runs/hpo.db").best_trial
     scored = evaluate_json(capsys, "--split", "dev")

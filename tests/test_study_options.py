@@ -128,6 +128,19 @@ def test_a_tsv_reads_quoted_cells_as_pandas_writes_them_and_plain_quotes_as_text
     assert corpus.dev.texts[-3:] == plain and len(corpus.dev) == 43
 
 
+def test_integer_labels_are_classes_in_the_order_of_their_numbers(workdir, corpus_rows):
+    numbered = [(text, str(1 + i % 12)) for i, (text, _) in enumerate(corpus_rows)]
+    write_rows(workdir / "train.tsv", numbered[:150], "tsv")
+    write_rows(workdir / "dev.tsv", numbered[150:190], "tsv")
+    data = {"source": "files", "train": "train.tsv", "dev": "dev.tsv"}
+    data |= {"text_column": "body", "label_column": "topic"}
+    corpus = load_classification_corpus(
+        load_study_config(str(write_study(workdir, data=data))).data
+    )
+    assert corpus.label_names == [str(n) for n in range(1, 13)]  # 2 before 10
+    assert corpus.label_ids(corpus.dev)[:12] == [(150 + i) % 12 for i in range(12)]
+
+
 def test_one_file_split_by_ratios_with_a_seed(workdir, corpus_rows):
     write_rows(workdir / "all.csv", corpus_rows, "csv")
     data = {

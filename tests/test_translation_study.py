@@ -279,6 +279,31 @@ def test_parallel_files_as_editors_write_them_are_read_as_meant(workdir):
     assert list(zip(corpus.dev.src, corpus.dev.tgt, strict=True)) == chosen[:5]
 
 
+def test_a_tsv_of_pairs_reads_quoted_sentences_as_pandas_writes_them(workdir):
+    """pandas quotes a sentence that holds a quote and doubles its quotes; in a TSV written
+    without quoting a quote is a character, and a stray carriage return stays inside its
+    sentence."""
+    import pandas as pd
+
+    from hpo.config import load_study_config
+    from hpo.data.parallel_sources import load_translation_corpus
+
+    quoted = [('He said "yes".', 'Er sagte „ja".'), ('"Open" the file', 'Datei „öffnen"')]
+    chosen = [*SHORT[:20], *quoted]
+    pd.DataFrame(chosen, columns=["en", "de"]).to_csv(workdir / "train.tsv", sep="\t", index=False)
+    plain = [('5" screen', '5"-Bildschirm'), ('"Hello," she said', '„Hallo", sagte sie')]
+    plain += [("a stray\rreturn", "ein verirrtes\rZeichen")]
+    rows = ["source\ttarget", *(f"{en}\t{de}" for en, de in [*SHORT[:5], *plain])]
+    write_lines(workdir / "dev.tsv", rows)
+    tsv = {"source": "parallel", "format": "tsv", "train": "train.tsv", "dev": "dev.tsv"}
+    tsv |= {"header": True, "src_lang": "en", "tgt_lang": "de"}
+    corpus = load_translation_corpus(
+        load_study_config(str(write_translation_study(workdir, name="q", data=tsv))).data
+    )
+    assert list(zip(corpus.train.src, corpus.train.tgt, strict=True)) == chosen
+    assert list(zip(corpus.dev.src, corpus.dev.tgt, strict=True)) == [*SHORT[:5], *plain]
+
+
 def test_the_same_language_on_both_sides_is_refused(parallel_files, capsys):
     # train.en would be read as source and target: a model that learns to copy.
     data = {"source": "parallel", "train": "data/train", "dev": "data/dev"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hpo.errors import BadInput
@@ -32,7 +33,7 @@ class ClassificationCorpus:
             raise BadInput(f"{self.source}: the train split is empty")
         if not len(self.dev):
             raise BadInput(f"{self.source}: the dev split is empty")
-        self.label_names = sorted(set(self.train.labels))
+        self.label_names = label_order(self.train.labels)
         if len(self.label_names) < 2:
             raise BadInput(f"{self.source}: train has only one label {self.label_names}")
         known = set(self.label_names)
@@ -53,3 +54,19 @@ class ClassificationCorpus:
     def label_ids(self, split: LabelledTexts) -> list[int]:
         index = {name: i for i, name in enumerate(self.label_names)}
         return [index[label] for label in split.labels]
+
+
+def label_order(labels: Iterable[str]) -> list[str]:
+    """The distinct labels in the order of their class ids: by number where every label is
+    an integer (a 14-class corpus labelled 1 to 14 lists 2 before 10), alphabetically
+    otherwise.
+
+    Example:
+        >>> label_order(["10", "2", "1", "2"]), label_order(["sports", "arts", "10"])
+        (['1', '2', '10'], ['10', 'arts', 'sports'])
+    """
+    names = set(labels)
+    try:
+        return sorted(names, key=lambda name: (int(name), name))
+    except ValueError:
+        return sorted(names)

@@ -6,14 +6,14 @@ text or an unquoted comma in a CSV one would otherwise shift a fragment of text 
 label column, and a corpus with made-up classes would train without a word. Rows with an
 empty text are skipped; an empty label is refused.
 
-A TSV file is read as pandas reads one (``read_csv(sep="\t")``, and as pandas and Python's
+A TSV file is read as pandas reads one (``read_csv(sep="\\t")``, and as pandas and Python's
 ``csv`` write one): a cell that holds a quote, a tab or a line break is quoted, its quotes
 doubled. Many TSV files are written without any quoting, where a quote is a character like
 any other (``5" screen``, a text that opens with a quotation): where reading the quotes
 fails (a closing quote not at the end of its cell, or rows that no longer match the
-header), the file is read without them. Both readings can succeed only where a text opens
-with a quote it does not close and a later one ends with a quote; the quoted reading wins
-there, as in pandas, and joins the rows between.
+header), the file is read without them. Where both readings succeed the quoted one is
+taken, as pandas takes it: an unquoted file's text ``"Cancel"`` loses its quotes, and a
+text that opens with a quote it never closes runs on to the next text that ends with one.
 """
 
 from __future__ import annotations
@@ -97,16 +97,31 @@ Row = tuple[int, dict, list]  # the line a row starts on, its cells by column, t
 
 
 def _read_delimited(path: Path, fmt: str, header: bool) -> list[Row]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        content = handle.read()
-    if fmt == "csv":
-        return _rows(path, content, header, tsv=False, quoted=True)
+    content = _content(path)
+    if fmt == "tsv" and '"' in content:
+        try:
+            return _rows(path, content, header, tsv=True, quoted=True)
+        except BadInput:
+            pass  # a TSV written without quoting, whose quotes are characters
+    return _rows(path, content, header, tsv=fmt == "tsv", quoted=fmt == "csv")
+
+
+def read_quoted_tsv(path: Path, header: bool) -> list[Row] | None:
+    """The rows of a TSV file read with CSV's quoting, as pandas reads it, each a
+    :data:`Row`; None where the file holds no quote (nothing reads differently) or reading
+    its quotes fails (a file written without quoting)."""
+    content = _content(path)
     if '"' not in content:
-        return _rows(path, content, header, tsv=True, quoted=False)
+        return None
     try:
         return _rows(path, content, header, tsv=True, quoted=True)
     except BadInput:
-        return _rows(path, content, header, tsv=True, quoted=False)
+        return None
+
+
+def _content(path: Path) -> str:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return handle.read()
 
 
 def _rows(path: Path, content: str, header: bool, *, tsv: bool, quoted: bool) -> list[Row]:

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hpo.data.files import read_quoted_tsv
 from hpo.errors import BadInput
 
 
@@ -99,8 +100,22 @@ def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTe
 
 
 def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
-    """Read a TSV file of ``source<TAB>target`` lines (a first header line skipped if asked)."""
+    """Read a TSV file of ``source<TAB>target`` lines (a first header line skipped if asked).
+
+    Read with CSV's quoting first, as pandas writes a TSV file (a sentence holding a quote is
+    quoted, its quotes doubled); line by line where that fails, as for a file written
+    without quoting, whose quotes are characters.
+    """
     lines = _read_lines(path, strip=False)
+    quoted = read_quoted_tsv(path, header)
+    if quoted is not None and all(len(columns) == 2 for _, _, columns in quoted):
+        pairs = ParallelTexts()
+        for _, row, columns in quoted:
+            src, tgt = (row[column].strip() for column in columns)
+            if src and tgt:
+                pairs.src.append(src)
+                pairs.tgt.append(tgt)
+        return pairs
     if header:
         lines = lines[1:]
     pairs = ParallelTexts()

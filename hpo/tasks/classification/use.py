@@ -130,17 +130,20 @@ def evaluate_classifier(
         raise BadInput(f"study {found.study!r} has no test split")
     _threads_for(found, target)
     model, tokenizer, meta = load_classifier(found.directory, target)
-    if meta["label_names"] != corpus.label_names:
+    names = list(meta["label_names"])
+    # The same labels in another order are the same classes (models saved before integer
+    # labels were ordered by number list 10 before 2): the model's own order gives the ids.
+    if set(names) != set(corpus.label_names):
         raise HpoError(
             f"the labels of study {found.study!r}'s data {corpus.label_names} are not the "
-            f"model's {meta['label_names']}: the data changed since trial {found.number}"
+            f"model's {names}: the data changed since trial {found.number}"
         )
-    data = EncodedDataset(tokenizer.encode(texts.texts), corpus.label_ids(texts))
+    index = {name: i for i, name in enumerate(names)}
+    data = EncodedDataset(tokenizer.encode(texts.texts), [index[y] for y in texts.labels])
     settings = _settings(meta, found.amp)
     output = run_split(model, data, settings, target)
     metrics = output.metrics(settings.num_classes)
     scores = class_scores(output.predictions, output.labels, settings.num_classes)
-    names = list(meta["label_names"])
     metric = found.config.metric
     return ClassifierEvaluation(
         study=found.study,
