@@ -98,11 +98,9 @@ Row = tuple[int, dict, list]  # the line a row starts on, its cells by column, t
 
 def _read_delimited(path: Path, fmt: str, header: bool) -> list[Row]:
     content = _content(path)
-    if fmt == "tsv" and '"' in content:
-        try:
-            return _rows(path, content, header, tsv=True, quoted=True)
-        except BadInput:
-            pass  # a TSV written without quoting, whose quotes are characters
+    quoted = _quoted_tsv(path, content, header) if fmt == "tsv" else None
+    if quoted is not None:
+        return quoted
     return _rows(path, content, header, tsv=fmt == "tsv", quoted=fmt == "csv")
 
 
@@ -110,13 +108,16 @@ def read_quoted_tsv(path: Path, header: bool) -> list[Row] | None:
     """The rows of a TSV file read with CSV's quoting, as pandas reads it, each a
     :data:`Row`; None where the file holds no quote (nothing reads differently) or reading
     its quotes fails (a file written without quoting)."""
-    content = _content(path)
+    return _quoted_tsv(path, _content(path), header)
+
+
+def _quoted_tsv(path: Path, content: str, header: bool) -> list[Row] | None:
     if '"' not in content:
         return None
     try:
         return _rows(path, content, header, tsv=True, quoted=True)
     except BadInput:
-        return None
+        return None  # a TSV written without quoting, whose quotes are characters
 
 
 def _content(path: Path) -> str:
