@@ -353,17 +353,37 @@ def test_hpo_train_resumes_a_classifier_to_the_trials_own_weights(workdir, capsy
 
 
 @pytest.mark.parametrize("amp", [True, False])
-def test_amp_trains_in_bfloat16_where_the_cpu_has_it_and_validates_in_float32(topics, amp):
-    model, task, settings = classifier_run(topics)
+def test_amp_trains_and_validates_in_bfloat16_where_the_cpu_has_it(topics, amp):
+    model, _, settings = classifier_run(topics)
     settings.max_epochs, settings.amp = 1, amp
+    splits, num_classes = topics
+    task = ClassificationTask(
+        splits.train, splits.dev, batch_size=16, num_classes=num_classes, amp=amp
+    )
     seen: set[tuple[bool, torch.dtype]] = set()
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     last.register_forward_hook(lambda m, i, out: seen.add((m.training, out.dtype)))
 
     fit(model, task, CLASSIFIER, settings)
 
-    trains_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
-    assert seen == {(True, trains_in), (False, torch.float32)}
+    computes_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
+    assert seen == {(True, computes_in), (False, computes_in)}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_a_translator_decodes_in_the_precision_it_trains_in(sentence_pairs, amp):
+    model, _, settings = translator_run(sentence_pairs)
+    settings.max_epochs, settings.amp = 1, amp
+    task = translation_task(sentence_pairs, settings, CPU)
+    seen: set[tuple[bool, torch.dtype]] = set()
+    model.decoder.output.register_forward_hook(lambda m, i, out: seen.add((m.training, out.dtype)))
+
+    fit(model, task, TRANSLATOR, settings)
+
+    computes_in = torch.bfloat16 if amp and cpu_has_bfloat16() else torch.float32
+    # Eval mode: the teacher-forced pass for perplexity and greedy decoding for BLEU.
+    assert seen == {(True, computes_in), (False, computes_in)}
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from hpo.data.batching import ClassificationBatch, EncodedDataset
 from hpo.training.metrics import accuracy, macro_f1
+from hpo.training.precision import autocast, training_dtype
 from hpo.training.report_schedule import dev_subset
 
 # Dev texts validated at a report within an epoch: one forward pass each; 1000 took about
@@ -130,7 +131,9 @@ class SplitOutput:
 def run_split(
     model: nn.Module, data: EncodedDataset, settings: SplitSettings, device: torch.device
 ) -> SplitOutput:
-    """Run ``model`` over ``data`` in length-sorted batches (AMP on CUDA when asked for).
+    """Run ``model`` over ``data`` in length-sorted batches, in training's precision
+    (:func:`~hpo.training.precision.training_dtype`: with ``amp``, float16 on CUDA and
+    bfloat16 on a CPU that computes it natively).
 
     This is the validation pass of every trial; ``hpo evaluate`` and ``hpo predict`` use it
     too, so they compute exactly what a trial recorded.
@@ -138,10 +141,10 @@ def run_split(
     model.eval()
     loss_sum, logits_by_batch, labels_by_batch, order = 0.0, [], [], []
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    use_amp = settings.amp and device.type == "cuda"
+    dtype = training_dtype(device, settings.amp)
     for batch in data.batches(max(settings.batch_size, 256)):
         batch = batch.to(device)
-        with torch.autocast(device.type, enabled=use_amp):
+        with autocast(device, dtype):
             logits = model(batch.tokens, batch.lengths).float()
         loss_sum += float(loss_fn(logits, batch.labels))
         logits_by_batch.append(logits)

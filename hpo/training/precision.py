@@ -7,8 +7,12 @@ step at 1.3x (Transformer) to 1.5x (LSTM) on 2 cores
 (``benchmarks/translation_throughput.py``), while the weights, the optimizer state and the
 loss stay float32, and bfloat16's float32 range needs no scaler.
 A CPU without those instructions would emulate bfloat16, slower than float32: it trains in
-float32. Validation and decoding stay float32 on a CPU, so that the values trials are
-compared by do not depend on which CPU computed them.
+float32. Validation and decoding compute in the same type as training (as on CUDA): on a
+bfloat16 CPU a translator's float32 validation of all of dev took a quarter of its epoch's
+training, and in bfloat16 a tenth, with dev BLEU within a few hundredths
+(``benchmarks/validation_precision.py``). So a trial's values depend a little on whether
+its CPU computes bfloat16, as its trained weights already do; ``amp: false`` computes both
+in float32 everywhere.
 
 oneDNN builds a kernel for each new shape of a product and keeps the last 1,024 by
 default. A translator's token-budget batches and greedy decoding's shrinking batches make
@@ -44,7 +48,8 @@ def cpu_has_bfloat16() -> bool:
 
 
 def training_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """The type a training step autocasts to on ``device``; None: float32 throughout.
+    """The type a training step, and validation, autocasts to on ``device``; None: float32
+    throughout.
 
     Example:
         >>> training_dtype(torch.device("cpu"), amp=False) is None

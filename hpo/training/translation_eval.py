@@ -13,6 +13,7 @@ from hpo.data.tokenizer import PAD_ID, Tokenizer
 from hpo.models.decoding_state import StepDecoder
 from hpo.training.decoding import beam_search, greedy_decode
 from hpo.training.metrics import corpus_bleu, corpus_chrf, perplexity
+from hpo.training.precision import autocast, training_dtype
 
 
 @dataclass
@@ -57,10 +58,10 @@ def translate_dataset(
         raise TypeError(f"{type(model).__name__} has no encode and step to decode with")
     model.eval()
     outputs: list[list[int]] = [[] for _ in range(len(data))]
-    use_amp = amp and device.type == "cuda"
+    dtype = training_dtype(device, amp)
     for batch in data.batches(batch_tokens):
         batch = batch.to(device)
-        with torch.autocast(device.type, enabled=use_amp):
+        with autocast(device, dtype):
             if beam_size == 1:
                 ids = greedy_decode(model, batch.src, batch.src_lengths, ratio, offset)
             else:
@@ -100,10 +101,10 @@ def evaluate_translation(
     model.eval()
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
     nll, n_tokens = 0.0, 0
-    use_amp = amp and device.type == "cuda"
+    dtype = training_dtype(device, amp)
     for batch in data.batches(batch_tokens):
         batch = batch.to(device)
-        with torch.autocast(device.type, enabled=use_amp):
+        with autocast(device, dtype):
             real = batch.tgt_out != PAD_ID
             logits = model(batch.src, batch.src_lengths, batch.tgt_in, 1.0, real)
         nll += float(loss_fn(logits.float(), batch.tgt_out[real]))
