@@ -456,7 +456,9 @@ def test_a_new_best_is_written_once_and_best_pt_keeps_it_when_last_pt_moves_on(t
 
 @pytest.fixture(scope="module")
 def many_topics(tmp_path_factory):
-    return encoded_topics(8000, tmp_path_factory.mktemp("cache"))
+    # An epoch of more than 7500 texts: the report at 5000 is over half an interval before
+    # the epoch's end.
+    return encoded_topics(12000, tmp_path_factory.mktemp("cache"))
 
 
 @pytest.mark.parametrize(
@@ -474,3 +476,21 @@ def test_auto_reports_within_an_epoch_only_where_5000_examples_take_long(
     result = fit(model, task, CLASSIFIER, settings)
     assert [r.subset for r in result.history] == [True] * within_epoch + [False]
     assert result.history[-1].examples == task.epoch_examples()
+
+
+def test_auto_leaves_a_report_due_near_the_epochs_end_to_the_epochs_own(many_topics, monkeypatch):
+    monkeypatch.setattr("hpo.training.report_schedule.AUTO_REPORT_SECONDS", 1e-9)
+    model, task, settings = classifier_run(many_topics)
+    settings.max_epochs, settings.report_every = 3, "auto"
+    epoch = task.epoch_examples()
+    assert epoch == 8400
+
+    result = fit(model, task, CLASSIFIER, settings)
+
+    # Every 5000 texts, where that is at least 2500 from an epoch's end: 5000 and 20000
+    # (3200 into the third epoch); 10000 comes 1600 after the first epoch's end, 15000 and
+    # 25000 come 1800 and 200 before the second's and the third's.
+    reports = [(r.subset, r.examples) for r in result.history]
+    assert [subset for subset, _ in reports] == [True, False, False, True, False]
+    assert 5000 <= reports[0][1] < 5016 and 20000 <= reports[3][1] < 20016
+    assert [reports[i][1] for i in (1, 2, 4)] == [epoch, 2 * epoch, 3 * epoch]

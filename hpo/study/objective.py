@@ -131,6 +131,9 @@ class Objective:
         training_on = CONTINUES_ATTR in trial.user_attrs
         if training_on:
             settings.max_epochs = TRAIN_ON_EPOCHS
+            # Nothing judges its reports: under ``auto`` the dev subset's would be pure cost.
+            if settings.report_every == "auto":
+                settings.report_every = "1 epoch"
         pruning = PruningCallback(
             trial,
             config.metric,

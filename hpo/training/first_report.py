@@ -10,12 +10,11 @@ sequence length changes its speed as much as its parameters do.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from hpo.durations import format_duration
+from hpo.training.report_schedule import ReportSchedule
 from hpo.training.task import TrainingTask
 
 # The first steps carry one-off costs (kernels chosen and loaded, memory pools grown, the
@@ -122,14 +121,12 @@ class FirstReportProbe:
 
     @classmethod
     def for_run(
-        cls, limit: ReportLimit, started: float, task: TrainingTask[Any], interval: Fraction
+        cls, limit: ReportLimit, started: float, task: TrainingTask[Any], schedule: ReportSchedule
     ) -> FirstReportProbe:
-        """The probe of a run that reports every ``interval`` training examples: its first
-        report comes at the first multiple, on the dev subset, or at the first epoch's end,
-        on all of dev, whichever is first."""
-        epoch_examples = task.epoch_examples()
-        within_epoch = interval < epoch_examples
-        examples = math.ceil(interval) if within_epoch else epoch_examples
+        """The probe of a run that reports on ``schedule``: its first report comes at the
+        first multiple, on the dev subset, or at the first epoch's end, on all of dev."""
+        examples = schedule.first_report()
+        within_epoch = examples < task.epoch_examples()
         return cls(limit, started, examples, task.validation_examples(subset=within_epoch))
 
     def after_step(self, examples: int, now: float) -> FirstReportEstimate | None:

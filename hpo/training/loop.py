@@ -140,7 +140,7 @@ def fit(
     deadline = started + settings.time_limit if settings.time_limit else None
     if settings.first_report_limit is not None and not run.result.history:
         limit = settings.first_report_limit
-        run.probe = FirstReportProbe.for_run(limit, started, task, run.schedule.interval)
+        run.probe = FirstReportProbe.for_run(limit, started, task, run.schedule)
     first = run.epoch if run.progress is not None else run.epoch + 1
     for epoch in range(first, settings.max_epochs + 1):
         # No room left for another epoch's report (the first epoch always trains).
@@ -249,10 +249,10 @@ class _Run:
                 return True
             if self.probe is not None:
                 self._probe_first_report()
-            # A multiple reached in the epoch's last step is left to the epoch's report.
+            # A multiple reached near the epoch's end is left to the epoch's report.
             trained = self.train_seconds + time.perf_counter() - self.clock
             due = self.schedule.due(before, self.examples, trained)
-            if progress.examples < self.epoch_examples and due:
+            if due and self.schedule.within_epoch(progress.examples):
                 self.report(epoch_end=False)
                 if self.checkpoint_dir is not None:
                     self.save(self.checkpoint_dir, improved=False, within_epoch=True)
