@@ -333,6 +333,46 @@ def test_a_nan_loss_raises_before_the_step_and_a_spent_time_limit_stops_after_on
     assert len(result.history) == 1 and len(steps) == 1
 
 
+class SlowDev(LinearTokens):
+    """100 batches of about 10 ms; all of dev takes 0.4 s to validate, its twentieth 0.02 s."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = (1,) * 100
+        self.vectors = [torch.full((1, 2), 1.0) for _ in self.sizes]
+
+    def loss_sum(self, model: nn.Module, batch: Tokens) -> torch.Tensor:
+        time.sleep(0.01)
+        return super().loss_sum(model, batch)
+
+    def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
+        time.sleep(0.4)
+        return super().validate(model)
+
+    def validate_subset(self, model: nn.Module) -> tuple[float, dict[str, float]]:
+        time.sleep(0.02)
+        return super().validate(model)
+
+    def validation_examples(self, subset: bool) -> int:
+        return 5 if subset else 100
+
+
+def test_a_cut_in_the_first_epoch_leaves_time_for_all_of_dev_scaled_from_the_subset():
+    # The epoch's training alone (1 s) would fill the limit; the report at the cut validates
+    # all of dev, which no report has done yet: its time comes from the subset's, 20x.
+    settings = LoopSettings(
+        max_epochs=1, metric="accuracy", maximize=True, time_limit=1.0, report_every="0.1 epoch"
+    )
+
+    params = {"optimizer": "sgd", "momentum": 0.0, "lr": 0.01}
+    result = fit(nn.Linear(2, 1, bias=False), SlowDev(), params, settings)
+
+    assert result.stop_reason == "time_limit"
+    last = result.history[-1]
+    assert not last.subset and last.examples < 100
+    assert result.train_seconds + result.val_seconds < 1.1
+
+
 def test_hpo_train_resumes_a_classifier_to_the_trials_own_weights(workdir, capsys):
     study_file = write_study(
         workdir, training={"max_epochs": 3, "threads": 1}, pruner={"type": "none"}

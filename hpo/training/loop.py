@@ -1,25 +1,25 @@
 """The one training loop of every task, read top to bottom as in JoeyNMT's TrainManager; what
-differs between tasks (batches, the units a loss is normalised by, the loss, the validation)
-is behind :class:`TrainingTask`.
+differs between tasks (batches, the units a loss is normalised by, the loss, the validation) is
+behind :class:`TrainingTask`.
 
-Every epoch: the task's training batches in a seeded order, taken ``accumulate`` at a time
-(a window); each batch's summed loss is divided by the units (examples, target tokens) of
-the whole window, so a window weighs every unit alike and the last, shorter window of an
-epoch by its own units; mixed precision where ``amp`` pays (:mod:`~hpo.training.precision`),
-clipping, one optimizer step per window at its rate, and the ``after_step`` hooks.
+Every epoch: the task's training batches in a seeded order, taken ``accumulate`` at a time (a
+window); each batch's summed loss is divided by the units (examples, target tokens) of the whole
+window, so a window weighs every unit alike and the last, shorter window of an epoch by its own
+units; mixed precision where ``amp`` pays (:mod:`~hpo.training.precision`), clipping, one optimizer
+step per window at its rate, and the ``after_step`` hooks.
 
-The run reports every ``report_every`` training examples (at the first optimizer step at or
-after each multiple, :mod:`hpo.training.report_schedule`) and at every epoch's end. A report
-validates (within an epoch on the task's fixed dev subset, at an epoch's end on all of dev),
-appends an :class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to
-stop). The best state and value come from epoch ends only. An epoch's end then steps the
-epoch schedule. With a checkpoint folder every report writes ``last.pt`` (within an epoch
-only where it costs little: :func:`~hpo.training.resume.checkpoint_due`; at a new best the
-same file is ``best.pt`` too) holding model, optimizer, schedule, scaler, counters, the best so
-far, every random generator and, within an epoch, how far it got
-(:mod:`hpo.training.epoch_progress`), from which ``resume`` continues to the same weights as
-an uninterrupted run. A ``time_limit`` stops training early enough for the report at the cut
-to end by it; until its first report a run times its first steps and stops with
+The run reports every ``report_every`` training examples (at the first optimizer step at or after
+each multiple, :mod:`hpo.training.report_schedule`) and at every epoch's end. A report validates
+(within an epoch on the task's fixed dev subset, at an epoch's end on all of dev), appends an
+:class:`EpochRecord` and calls the callbacks (the log, pruning; they may raise to stop). The best
+state and value come from epoch ends only. An epoch's end then steps the epoch schedule. With a
+checkpoint folder every report writes ``last.pt`` (within an epoch only where it costs little:
+:func:`~hpo.training.resume.checkpoint_due`; at a new best the same file is ``best.pt`` too)
+holding model, optimizer, schedule, scaler, counters, the best so far, every random generator and,
+within an epoch, how far it got (:mod:`hpo.training.epoch_progress`), from which ``resume``
+continues to the same weights as an uninterrupted run. A ``time_limit`` stops training early enough
+for the report at the cut (on all of dev: until it has been validated once, its time is scaled from
+the subset's) to end by it; until its first report a run times its first steps and stops with
 :class:`TooSlowError` if that report would come past ``first_report_limit``.
 """
 
@@ -115,13 +115,13 @@ def fit(
 ) -> FitResult:
     """Train ``model`` on ``task``, reporting within epochs and at every epoch's end.
 
-    ``params`` give the optimizer and the learning-rate schedule. Callbacks run after every
-    report and may stop training by raising (the pruning callback raises
-    ``optuna.TrialPruned``). ``after_step`` hooks run after every optimizer step (magnitude
-    pruning's masks). With ``checkpoint_dir``, ``last.pt`` is written at every report (within
-    an epoch where it costs little), ``best.pt`` at every new best; ``resume`` continues from
-    ``last.pt`` where it exists. ``result`` may be a subclass of :class:`FitResult` to fill.
-    A run too slow for ``settings.first_report_limit`` raises :class:`TooSlowError`.
+    ``params`` give the optimizer and the learning-rate schedule. Callbacks run after every report
+    and may stop training by raising (the pruning callback raises ``optuna.TrialPruned``).
+    ``after_step`` hooks run after every optimizer step (magnitude pruning's masks). With
+    ``checkpoint_dir``, ``last.pt`` is written at every report (within an epoch where it costs
+    little), ``best.pt`` at every new best; ``resume`` continues from ``last.pt`` where it exists.
+    ``result`` may be a subclass of :class:`FitResult` to fill. A run too slow for
+    ``settings.first_report_limit`` raises :class:`TooSlowError`.
 
     Example:
         .. code-block:: python
@@ -191,16 +191,15 @@ class _Run:
         self.callbacks, self.checkpoint_dir = callbacks, checkpoint_dir
         self.epoch, self.step = 0, 0
         # Since the run began: the pruner's step, and the cost of the run.
-        self.examples, self.tokens = 0, 0
-        self.train_seconds, self.val_seconds = 0.0, 0.0
+        self.examples, self.tokens, self.train_seconds, self.val_seconds = 0, 0, 0.0, 0.0
         # The epoch in progress (set when resuming within one); the clock of its training.
         self.progress: EpochProgress | None = None
         self.clock = time.perf_counter()
         # Until the first report: whether it can come in time (set by ``fit``).
         self.probe: FirstReportProbe | None = None
-        # The last validation on all of dev and the last checkpoint: what a report at a time
-        # limit's cut takes (see ``out_of_time``).
+        # What a report at a time limit's cut takes: all of dev (see ``report``), a checkpoint.
         self.full_val_seconds, self.save_seconds, self.saved_at = 0.0, 0.0, time.monotonic()
+        self.full_val_known = False
 
     def train_epoch(
         self, epoch: int, deadline: float | None, after_step: Sequence[StepCallback]
@@ -221,8 +220,7 @@ class _Run:
             window_units = sum(self.task.units(batch) for batch in window)
             window_examples = sum(self.task.examples(batch) for batch in window)
             window_loss = torch.zeros((), device=self.device)
-            # Zeroed before the window, not after the step: the last step's gradients stay
-            # for a caller to look at (magnitude pruning checks the pruned ones).
+            # Zeroed here, not after the step: magnitude pruning reads the last step's gradients.
             self.optimizer.zero_grad(set_to_none=True)
             window_tokens = 0
             for batch in window:
@@ -300,7 +298,10 @@ class _Run:
         val_loss, metrics = subset if subset is not None else self.task.validate(self.model)
         val_seconds = time.perf_counter() - started
         if subset is None:
-            self.full_val_seconds = val_seconds
+            self.full_val_seconds, self.full_val_known = val_seconds, True
+        elif not self.full_val_known:  # the subset's time, scaled to all of dev
+            dev, part = (self.task.validation_examples(s) for s in (False, True))
+            self.full_val_seconds = val_seconds * dev / max(1, part)
         progress.train_seconds += train_seconds
         progress.val_seconds += val_seconds
         self.train_seconds += train_seconds
@@ -384,13 +385,13 @@ class _Run:
         self.epoch, self.step = state["epoch"], state["step"]
         # Checkpoints from before reports within epochs were written at epochs' ends only.
         self.examples = state.get("examples", self.epoch * self.epoch_examples)
-        self.tokens = state.get("tokens", 0)
-        self.train_seconds = state.get("train_seconds", 0.0)
+        self.tokens, self.train_seconds = state.get("tokens", 0), state.get("train_seconds", 0.0)
         self.val_seconds = state.get("val_seconds", 0.0)
-        in_epoch = state.get("in_epoch")
-        self.progress = EpochProgress.from_state(in_epoch) if in_epoch else None
+        self.progress = EpochProgress.from_state(s) if (s := state.get("in_epoch")) else None
         result = self.result
         result.history = [EpochRecord(**r) for r in state["history"]]
+        full = [r.val_seconds for r in result.history if not r.subset]  # for a cut's report
+        self.full_val_seconds, self.full_val_known = (full[-1], True) if full else (0.0, False)
         result.best_epoch, result.best_value = state["best_epoch"], state["best_value"]
         result.examples_seen, result.tokens_seen = self.examples, self.tokens
         result.train_seconds, result.val_seconds = self.train_seconds, self.val_seconds
