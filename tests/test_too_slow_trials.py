@@ -277,3 +277,33 @@ def test_a_trial_with_room_to_spare_runs_its_epochs(workdir, capsys):
     assert trial.state.name == "COMPLETE"
     assert trial.user_attrs["stop_reason"] == "max_epochs"
     assert len(trial.intermediate_values) == 2
+
+
+def test_once_a_trials_own_end_is_measured_the_next_keeps_a_few_times_that_not_the_rule(
+    workdir, monkeypatch
+):
+    # The rule raised to half the timeout (20 s of 40 s), and the measured floor lowered,
+    # so that a 40-second study shows what the rule would cost a 30-minute one.
+    monkeypatch.setattr("hpo.study.too_slow.END_ALLOWANCE_SHARE", 0.5)
+    monkeypatch.setattr("hpo.study.too_slow.MEASURED_FLOOR_S", 0.5)
+    lr = {"type": "float", "low": 1e-3, "high": 3e-2, "log": True}
+    study = write_study(
+        workdir,
+        search_space={"params": {**TINY_CNN, "lr": lr, "batch_size": 64}},
+        training={"max_epochs": 1, "trial_share": None},
+        pruner={"type": "none"},
+    )
+    assert main(["optimize", "--study", str(study), "--n-trials", "2", "--timeout", "40s"]) == 0
+    first, second = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
+    # Nothing measured yet: the study's end less the rule's 20 s.
+    assert 18 < first.user_attrs["time_limit_s"] <= 20
+    # The first trial's set-up and end took well under a second or two: under the rule the
+    # second could not have started at all (not in the last 2 x 20 s).
+    overhead = (first.datetime_complete - first.datetime_start).total_seconds() - (
+        first.user_attrs["train_seconds"] + first.user_attrs["val_seconds"]
+    )
+    assert overhead < 3
+    assert second.state.name == "COMPLETE"
+    left = 40 - (second.datetime_start - first.datetime_start).total_seconds()
+    # Its limit is what was left less at least the 0.5 s floor (rounded to 0.1 s).
+    assert left - 3 * overhead - 3 < second.user_attrs["time_limit_s"] < left - 0.4

@@ -26,7 +26,7 @@ from hpo.study.kept_trials import would_be_kept
 from hpo.study.logs import EpochLog
 from hpo.study.pruning import PruningCallback, first_rung
 from hpo.study.start_points import START_ATTR
-from hpo.study.too_slow import prune_too_slow, trial_limit
+from hpo.study.too_slow import TrialOverheads, prune_too_slow, trial_limit
 from hpo.study.train_on import (
     CONTINUES_ATTR,
     KEPT_STATE_ATTR,
@@ -90,6 +90,9 @@ class Objective:
         # Set by the runner where the best trial trains on at the study's end: how long
         # that final stretch is (hpo.study.train_on).
         self.final_stretch = 0.0
+        # What this process's trials spent outside training, measured by the runner after
+        # each: a trial stopped at the study's end keeps for its own end what they took.
+        self.overheads = TrialOverheads()
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -158,6 +161,7 @@ class Objective:
             self.study_timeout,
             self.study_deadline,
             reserve,
+            self.overheads.longest,
         )
         settings.time_limit = settings.first_report_limit = None
         if limit is not None:

@@ -31,7 +31,7 @@ from hpo.study.retries import retry_failed_trial
 from hpo.study.samplers import build_pruner, build_sampler
 from hpo.study.storage import check_storage, mask_url, open_storage
 from hpo.study.study_signature import agree_on_signature
-from hpo.study.too_slow import end_allowance, room_for_another_trial
+from hpo.study.too_slow import room_for_another_trial
 from hpo.study.trial_outcome import TrialFailed, release_memory
 from hpo.study.workers import WORKER_INDEX_ENV, WorkerPool, run_pool
 from hpo.tasks import get_task
@@ -175,10 +175,11 @@ class _Session:
         training = self.config.training
         stretch = train_on_best.final_stretch(training, timeout) if train_on else 0.0
         finished = 0  # this run's trials so far
+        overheads = self.objective.overheads
         with ProgressDisplay(self.study, n_trials, quiet=quiet) as display:
 
             def stop_near_the_end(study: optuna.Study, trial: FrozenTrial) -> None:
-                if not room_for_another_trial(timeout, deadline):
+                if not room_for_another_trial(timeout, deadline, overheads.longest):
                     study.stop()
 
             def train_the_best_on(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -188,19 +189,16 @@ class _Session:
                 pace = train_on_best.trial_pace(study, began)
                 # Not where no trial would start (out of time, or --n-trials reached): the
                 # enqueued one would wait in the store.
-                last = n_trials is not None and finished >= n_trials
-                if (
-                    not last
-                    and train_on_best.time_to_train_on(stretch, timeout, deadline, pace)
-                    and room_for_another_trial(timeout, deadline)
-                ):
-                    assert deadline is not None  # a stretch is only given with a timeout
-                    left = deadline - time.monotonic() - end_allowance(timeout)
-                    train_on_best.enqueue_train_on(study, self.study_dir, max(stretch, left))
+                if n_trials is None or finished < n_trials:
+                    train_on_best.enqueue_when_due(
+                        study, self.study_dir, stretch, timeout, deadline, pace, overheads.longest
+                    )
 
-            callbacks = [self.after_trial, display, stop_near_the_end, *(extra_callbacks or [])]
+            callbacks: list[Callable[[optuna.Study, FrozenTrial], None]]
+            callbacks = [self.after_trial, overheads, display, stop_near_the_end]
+            callbacks += extra_callbacks or []
             if stretch:
-                callbacks.insert(1, train_the_best_on)
+                callbacks.insert(2, train_the_best_on)
             self.objective.progress = lambda trial, limit: display.for_trial(
                 trial,
                 self.config.metric,

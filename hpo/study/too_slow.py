@@ -12,13 +12,14 @@ shortest) and learns to avoid its region. Its ``stop_reason`` says why, in the w
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import TYPE_CHECKING, NoReturn
 
 import optuna
 
 from hpo.durations import format_duration
-from hpo.study.trial_cost import record_cost
+from hpo.study.trial_cost import record_cost, trial_cost
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -30,16 +31,65 @@ if TYPE_CHECKING:
 # store, the CSV logs): a fiftieth of the timeout, at most a minute. Without it a GRU
 # translator stopped at a 10-minute study's end still ended past it on a CPU.
 END_ALLOWANCE_SHARE, END_ALLOWANCE_S = 0.02, 60.0
+# Once the run has measured its trials' own ends, a trial keeps three times the longest
+# (a later model may be larger than any measured) and at least 10 s, never more than the
+# rule above: the rule's 36 s of a 30-minute study were 7 times what its trials used, time
+# the best trial could have trained.
+MEASURED_FACTOR, MEASURED_FLOOR_S = 3.0, 10.0
 
 
-def end_allowance(timeout: float | None) -> float:
-    """What a trial stopped at the study's end keeps for its own end, in seconds.
+def end_allowance(timeout: float | None, longest_end: float | None = None) -> float:
+    """What a trial stopped at the study's end keeps for its own end, in seconds, given the
+    longest time a trial of this run has spent outside its training and validation
+    (``longest_end``, :class:`TrialOverheads`; None before any was measured).
 
     Example:
         >>> end_allowance(600.0), end_allowance(12 * 3600.0), end_allowance(None)
         (12.0, 60.0, 0.0)
+        >>> end_allowance(1800.0, longest_end=1.5), end_allowance(1800.0, longest_end=5.0)
+        (10.0, 15.0)
+        >>> end_allowance(600.0, longest_end=30.0)
+        12.0
     """
-    return min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
+    rule = min(END_ALLOWANCE_S, END_ALLOWANCE_SHARE * (timeout or 0.0))
+    if longest_end is None:
+        return rule
+    return min(rule, max(MEASURED_FLOOR_S, MEASURED_FACTOR * longest_end))
+
+
+class TrialOverheads:
+    """The longest time a trial of this run spent outside its training and validation:
+    setting up (encoding data, building the model, taking a training state over) and
+    ending (its checkpoint, the store, the CSV logs). Called after each trial, as a
+    ``study.optimize`` callback.
+
+    Example:
+        >>> import datetime, optuna
+        >>> trial = optuna.trial.create_trial(value=1.0, user_attrs={
+        ...     "train_seconds": 50.0, "val_seconds": 5.0})
+        >>> trial.datetime_start = datetime.datetime.now() - datetime.timedelta(seconds=58)
+        >>> overheads = TrialOverheads()
+        >>> overheads.longest is None
+        True
+        >>> overheads(None, trial)
+        >>> round(overheads.longest)
+        3
+    """
+
+    def __init__(self) -> None:
+        self.longest: float | None = None
+
+    def __call__(self, study: optuna.Study | None, trial: FrozenTrial) -> None:
+        cost = trial_cost(trial)
+        if trial.datetime_start is None or cost.train_seconds is None:
+            return  # failed before training, or a store without the times
+        wall = (datetime.datetime.now() - trial.datetime_start).total_seconds()
+        spent = max(0.0, wall - cost.train_seconds - (cost.val_seconds or 0.0))
+        self.longest = max(spent, self.longest or 0.0)
+
+    def allowance(self, timeout: float | None) -> float:
+        """:func:`end_allowance` with what this run has measured."""
+        return end_allowance(timeout, self.longest)
 
 
 def trial_limit(
@@ -48,13 +98,14 @@ def trial_limit(
     timeout: float | None,
     deadline: float | None,
     reserve: float = 0.0,
+    longest_end: float | None = None,
 ) -> ReportLimit | None:
     """How long a trial starting now may train, and what sets that limit, in words: the
     smallest of the trial time limit, ``share`` of the study's ``timeout`` and what is left
-    of the study (``deadline``, its end on the ``time.monotonic`` clock) less a fiftieth of
-    the timeout for the trial's own end and the ``reserve`` it must leave free (the final
-    stretch where the best trial trains on, :mod:`hpo.study.train_on`); None where none is
-    set. The same limit is the one its first report must come within.
+    of the study (``deadline``, its end on the ``time.monotonic`` clock) less the trial's
+    own end (:func:`end_allowance`, ``longest_end`` as there) and the ``reserve`` it must
+    leave free (the final stretch where the best trial trains on, :mod:`hpo.study.train_on`);
+    None where none is set. The same limit is the one its first report must come within.
 
     The share is a quarter of the budget by default, because on a short budget one slow
     trial that leads its rungs (nothing better has reached them yet) would otherwise train
@@ -89,7 +140,8 @@ def trial_limit(
         limits.append(ReportLimit(share * timeout, what))
     if deadline is not None:
         # The trial's own end (its checkpoint, the store, the logs) comes after training.
-        left = max(0.0, deadline - time.monotonic() - end_allowance(timeout) - reserve)
+        allowance = end_allowance(timeout, longest_end)
+        left = max(0.0, deadline - time.monotonic() - allowance - reserve)
         what = f"the study's end (its timeout) {format_duration(left)} after the trial's start"
         if reserve:
             what = (
@@ -100,10 +152,13 @@ def trial_limit(
     return min(limits, key=lambda limit: limit.seconds, default=None)
 
 
-def room_for_another_trial(timeout: float | None, deadline: float | None) -> bool:
-    """Whether a new trial is worth starting: not in the last twenty-fifth of the study's
-    timeout (twice what a trial keeps for its own end), where it could not train, report
-    and end before the study does, and would be pruned as too slow after its first steps.
+def room_for_another_trial(
+    timeout: float | None, deadline: float | None, longest_end: float | None = None
+) -> bool:
+    """Whether a new trial is worth starting: not in the study's last twice what a trial
+    keeps for its own end (:func:`end_allowance`, ``longest_end`` as there), where it could
+    not train, report and end before the study does, and would be pruned as too slow after
+    its first steps.
 
     Example:
         >>> room_for_another_trial(600.0, time.monotonic() + 60)
@@ -115,7 +170,7 @@ def room_for_another_trial(timeout: float | None, deadline: float | None) -> boo
     """
     if deadline is None:
         return True
-    return deadline - time.monotonic() > 2 * end_allowance(timeout)
+    return deadline - time.monotonic() > 2 * end_allowance(timeout, longest_end)
 
 
 def prune_too_slow(trial: optuna.Trial, error: TooSlowError) -> NoReturn:

@@ -43,7 +43,7 @@ from hpo.run_layout import trial_dir
 from hpo.study.equal_time import after_stretch
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
-from hpo.study.too_slow import end_allowance
+from hpo.study.too_slow import end_allowance, room_for_another_trial
 from hpo.study.trial_cost import wall_seconds
 from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state, kept_states
 
@@ -173,12 +173,17 @@ def trial_pace(study: optuna.Study, since: datetime.datetime) -> float | None:
 
 
 def time_to_train_on(
-    stretch: float, timeout: float | None, deadline: float | None, pace: float | None = None
+    stretch: float,
+    timeout: float | None,
+    deadline: float | None,
+    pace: float | None = None,
+    longest_end: float | None = None,
 ) -> bool:
     """Whether the final stretch has (all but) begun: a sampled trial starting now would get
     less than a tenth of it before the stretch (its own end allowance aside), or the time
     before it holds fewer than :data:`SEARCH_ROOM_TRIALS` trials of ``pace`` seconds (the
-    run's mean trial so far, :func:`trial_pace`).
+    run's mean trial so far, :func:`trial_pace`); ``longest_end`` as in
+    :func:`~hpo.study.too_slow.end_allowance`.
 
     Example:
         >>> time_to_train_on(150.0, 600.0, time.monotonic() + 170.0)
@@ -190,8 +195,29 @@ def time_to_train_on(
     """
     if not stretch or deadline is None:
         return False
-    before_stretch = deadline - time.monotonic() - stretch - end_allowance(timeout)
+    before_stretch = deadline - time.monotonic() - stretch - end_allowance(timeout, longest_end)
     return before_stretch < max(0.1 * stretch, SEARCH_ROOM_TRIALS * (pace or 0.0))
+
+
+def enqueue_when_due(
+    study: optuna.Study,
+    study_dir: Path,
+    stretch: float,
+    timeout: float | None,
+    deadline: float | None,
+    pace: float | None,
+    longest_end: float | None,
+) -> None:
+    """Enqueue the trial that trains the best on (:func:`enqueue_train_on`) with the rest
+    of the study, if it is time (:func:`time_to_train_on`) and a trial may still start
+    (:func:`~hpo.study.too_slow.room_for_another_trial`)."""
+    if (
+        deadline is not None
+        and time_to_train_on(stretch, timeout, deadline, pace, longest_end)
+        and room_for_another_trial(timeout, deadline, longest_end)
+    ):
+        left = deadline - time.monotonic() - end_allowance(timeout, longest_end)
+        enqueue_train_on(study, study_dir, max(stretch, left))
 
 
 def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
