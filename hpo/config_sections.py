@@ -61,7 +61,12 @@ class FilesData(_Strict):
     format: Literal["tsv", "csv", "jsonl"] | None = None
     text_column: str = "text"
     label_column: str = "label"
-    header: bool = True
+    header: bool = True  # without one, columns are named by their position from 0
+
+    # `text_column: 1` names the second column of a file without a header.
+    _column_numbers = field_validator("text_column", "label_column", mode="before")(
+        lambda cls, v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+    )
 
     @model_validator(mode="after")
     def _one_layout(self) -> FilesData:

@@ -128,6 +128,44 @@ def test_a_tsv_reads_quoted_cells_as_pandas_writes_them_and_plain_quotes_as_text
     assert corpus.dev.texts[-3:] == plain and len(corpus.dev) == 43
 
 
+def test_rows_with_an_empty_text_are_left_out_and_the_study_says_where(
+    workdir, corpus_rows, capsys
+):
+    rows = list(corpus_rows[:150])
+    for i in (3, 40, 41):
+        rows[i] = ("  ", rows[i][1])
+    write_rows(workdir / "train.tsv", rows, "tsv")
+    write_rows(workdir / "dev.tsv", corpus_rows[150:190], "tsv")
+    data = {"source": "files", "train": "train.tsv", "dev": "dev.tsv"}
+    data |= {"text_column": "body", "label_column": "topic"}
+    study_file = write_study(workdir, data=data)
+    corpus = load_classification_corpus(load_study_config(str(study_file)).data)
+    assert len(corpus.train) == 147 and len(corpus.dev) == 40
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 0
+    # After the header, row i is on line i + 2.
+    note = f"note: {workdir / 'train.tsv'}: 3 row(s) with an empty text left out (lines 5, 42, 43)"
+    assert note in capsys.readouterr().out.splitlines()
+
+
+def test_a_file_without_a_header_names_its_columns_by_position(workdir, corpus_rows, capsys):
+    for split, part in (("train", corpus_rows[:150]), ("dev", corpus_rows[150:190])):
+        lines = "".join(f"{label}\t{text}\n" for text, label in part)
+        (workdir / f"{split}.tsv").write_text(lines, encoding="utf-8")
+    data = {"source": "files", "train": "train.tsv", "dev": "dev.tsv", "header": False}
+    study_file = write_study(workdir, data=data)
+    assert main(["optimize", "--study", str(study_file), "--n-trials", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "no column 'text' (columns found: 0, 1; without a header they are numbered from 0)"
+    )
+    assert len(err.splitlines()) == 1
+
+    study_file = write_study(workdir, data={**data, "text_column": 1, "label_column": 0})
+    corpus = load_classification_corpus(load_study_config(str(study_file)).data)
+    assert corpus.train.texts[0] == corpus_rows[0][0] and len(corpus.train) == 150
+    assert corpus.label_names == sorted(set(y for _, y in corpus_rows[:150]))
+
+
 def test_integer_labels_are_classes_in_the_order_of_their_numbers(workdir, corpus_rows):
     numbered = [(text, str(1 + i % 12)) for i, (text, _) in enumerate(corpus_rows)]
     write_rows(workdir / "train.tsv", numbered[:150], "tsv")

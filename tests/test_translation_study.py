@@ -277,6 +277,32 @@ def test_parallel_files_as_editors_write_them_are_read_as_meant(workdir):
         load_study_config(str(write_translation_study(workdir, name="t", data=tsv))).data
     )
     assert list(zip(corpus.dev.src, corpus.dev.tgt, strict=True)) == chosen[:5]
+    # The header is line 1, the pair without a target line 7; train and dev are one file.
+    dropped = f"note: {workdir / 'dev.tsv'}: 1 pair(s) with one side blank left out (line 7)"
+    assert corpus.notes == [dropped, dropped]
+
+
+def test_pairs_with_one_side_blank_are_left_out_and_counted(workdir):
+    from hpo.config import load_study_config
+    from hpo.data.parallel_sources import load_translation_corpus
+
+    chosen = SHORT[:12]
+    english = [en for en, _ in chosen]
+    german = [de for _, de in chosen]
+    english[2] = german[6] = " "  # lines 3 and 7 lose a side; line 10 both (a separator)
+    english[9] = german[9] = ""
+    (workdir / "train.en").write_text("".join(f"{s}\n" for s in english), encoding="utf-8")
+    (workdir / "train.de").write_text("".join(f"{s}\n" for s in german), encoding="utf-8")
+    text = {"source": "parallel", "train": "train", "dev": "train", "src_lang": "en"}
+    config = load_study_config(
+        str(write_translation_study(workdir, data={**text, "tgt_lang": "de"}))
+    )
+    corpus = load_translation_corpus(config.data)
+    kept = [pair for i, pair in enumerate(chosen) if i not in (2, 6, 9)]
+    assert list(zip(corpus.train.src, corpus.train.tgt, strict=True)) == kept
+    assert corpus.notes[0] == (
+        f"note: {workdir / 'train'}.{{en,de}}: 2 pair(s) with one side blank left out (lines 3, 7)"
+    )
 
 
 def test_a_tsv_of_pairs_reads_quoted_sentences_as_pandas_writes_them(workdir):

@@ -14,6 +14,8 @@ class LabelledTexts:
 
     texts: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    # The lines of rows left out because their text was empty (read from a file).
+    skipped_lines: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -27,6 +29,8 @@ class ClassificationCorpus:
     dev: LabelledTexts
     test: LabelledTexts | None
     source: str
+    # What a user should know of how the corpus was read (rows left out), one line each.
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not len(self.train):
@@ -70,3 +74,20 @@ def label_order(labels: Iterable[str]) -> list[str]:
         return sorted(names, key=lambda name: (int(name), name))
     except ValueError:
         return sorted(names)
+
+
+def skipped_note(path: object, lines: list[int], what: str) -> list[str]:
+    """A note on the rows of ``path`` left out while reading it (at ``lines``), as a list of
+    one line; empty where none was.
+
+    Example:
+        >>> skipped_note("train.tsv", [4, 9, 17, 20, 31, 40], "row(s) with an empty text")
+        ['note: train.tsv: 6 row(s) with an empty text left out (lines 4, 9, 17, 20, 31, ...)']
+        >>> skipped_note("train.tsv", [], "row(s) with an empty text")
+        []
+    """
+    if not lines:
+        return []
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    where = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    return [f"note: {path}: {len(lines)} {what} left out ({where})"]

@@ -4,7 +4,8 @@ Files are UTF-8, with or without the byte-order mark that Excel and Notepad writ
 whose cells do not match the header in number is refused with its line: a tab inside a TSV
 text or an unquoted comma in a CSV one would otherwise shift a fragment of text into the
 label column, and a corpus with made-up classes would train without a word. Rows with an
-empty text are skipped; an empty label is refused.
+empty text are left out (``hpo optimize`` prints how many, and where); an empty label is
+refused.
 
 A TSV file is read as pandas reads one (``read_csv(sep="\\t")``, and as pandas and Python's
 ``csv`` write one): a cell that holds a quote, a tab or a line break is quoted, its quotes
@@ -25,7 +26,7 @@ import random
 import sys
 from pathlib import Path
 
-from hpo.data.corpus import ClassificationCorpus, LabelledTexts
+from hpo.data.corpus import ClassificationCorpus, LabelledTexts, skipped_note
 from hpo.errors import BadInput
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -58,13 +59,15 @@ def read_labelled_file(
     fmt = infer_format(path, file_format)
     texts: list[str] = []
     labels: list[str] = []
+    skipped: list[int] = []
     try:
         rows = _read_jsonl(path) if fmt == "jsonl" else _read_delimited(path, fmt, header)
         for line_no, row, columns in rows:
             for column in (text_column, label_column):
                 if column not in columns:
                     found = ", ".join(map(str, columns)) or "none"
-                    raise BadInput(f"{path}: no column {column!r} (columns found: {found})")
+                    hint = "" if header else "; without a header they are numbered from 0"
+                    raise BadInput(f"{path}: no column {column!r} (columns found: {found}{hint})")
                 if column not in row:
                     raise BadInput(f"{path}:{line_no}: no value in column {column!r}")
             text = _cell(row[text_column], path, line_no, text_column)
@@ -72,6 +75,7 @@ def read_labelled_file(
             if not label:
                 raise BadInput(f"{path}:{line_no}: empty label in column {label_column!r}")
             if not text:
+                skipped.append(line_no)
                 continue
             texts.append(text)
             labels.append(label)
@@ -79,7 +83,10 @@ def read_labelled_file(
         raise BadInput(f"data file {path} is not UTF-8 text") from None
     if not texts:
         raise BadInput(f"data file {path} is empty")
-    return LabelledTexts(texts, labels)
+    return LabelledTexts(texts, labels, skipped)
+
+
+EMPTY_TEXT = "row(s) with an empty text"
 
 
 def _cell(value: object, path: Path, line_no: int, column: str) -> str:
@@ -213,14 +220,20 @@ def load_files_corpus(config) -> ClassificationCorpus:
         everything = read_labelled_file(config.path, **read)
         split = config.split
         train, dev, rest = split_by_ratios(everything, split.train, split.dev, split.seed)
-        return ClassificationCorpus(train, dev, rest if len(rest) else None, str(config.path))
+        notes = skipped_note(config.path, everything.skipped_lines, EMPTY_TEXT)
+        return ClassificationCorpus(
+            train, dev, rest if len(rest) else None, str(config.path), notes
+        )
     train = read_labelled_file(config.train, **read)
     dev = read_labelled_file(config.dev, **read)
     test = read_labelled_file(config.test, **read) if config.test is not None else None
-    for path, split in ((config.dev, dev), (config.test, test)):
+    notes = []
+    for path, split in ((config.train, train), (config.dev, dev), (config.test, test)):
         if split is not None:
-            _known_labels(split, path, train, config.train)
-    return ClassificationCorpus(train, dev, test, str(config.train.parent))
+            if split is not train:
+                _known_labels(split, path, train, config.train)
+            notes += skipped_note(path, split.skipped_lines, EMPTY_TEXT)
+    return ClassificationCorpus(train, dev, test, str(config.train.parent), notes)
 
 
 def _known_labels(split: LabelledTexts, path: Path, train: LabelledTexts, train_path: Path) -> None:

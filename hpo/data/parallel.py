@@ -21,6 +21,8 @@ class ParallelTexts:
 
     src: list[str] = field(default_factory=list)
     tgt: list[str] = field(default_factory=list)
+    # The lines of pairs left out because one side was blank (read from files).
+    skipped_lines: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.src)
@@ -42,6 +44,8 @@ class TranslationCorpus:
     source: str
     src_lang: str
     tgt_lang: str
+    # What a user should know of how the corpus was read (pairs left out), one line each.
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not len(self.train):
@@ -73,8 +77,9 @@ def _read_lines(path: Path, strip: bool = True) -> list[str]:
 def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTexts:
     """Read ``PREFIX.SRC`` and ``PREFIX.TGT``: line i of one translates line i of the other.
 
-    Pairs where either side is blank are dropped. Files of different lengths (blank lines
-    at their ends aside) are refused.
+    Pairs where either side is blank are left out (their lines in ``skipped_lines`` where
+    only one is: a blank line in both is a separator). Files of different lengths (blank
+    lines at their ends aside) are refused.
 
     Example:
         .. code-block:: python
@@ -95,8 +100,19 @@ def read_parallel_text(prefix: Path, src_lang: str, tgt_lang: str) -> ParallelTe
             f"parallel files differ in length: {src_path} has {len(src)} lines, "
             f"{tgt_path} has {len(tgt)}"
         )
-    kept = [(s, t) for s, t in zip(src, tgt, strict=True) if s and t]
-    return ParallelTexts([s for s, _ in kept], [t for _, t in kept])
+    pairs = ParallelTexts()
+    for line_no, (s, t) in enumerate(zip(src, tgt, strict=True), start=1):
+        _add(pairs, s, t, line_no)
+    return pairs
+
+
+def _add(pairs: ParallelTexts, src: str, tgt: str, line_no: int) -> None:
+    """Append a pair unless a side is blank (noted where only one is)."""
+    if src and tgt:
+        pairs.src.append(src)
+        pairs.tgt.append(tgt)
+    elif src or tgt:
+        pairs.skipped_lines.append(line_no)
 
 
 def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
@@ -110,11 +126,9 @@ def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
     quoted = read_quoted_tsv(path, header)
     if quoted is not None and all(len(columns) == 2 for _, _, columns in quoted):
         pairs = ParallelTexts()
-        for _, row, columns in quoted:
+        for line_no, row, columns in quoted:
             src, tgt = (row[column].strip() for column in columns)
-            if src and tgt:
-                pairs.src.append(src)
-                pairs.tgt.append(tgt)
+            _add(pairs, src, tgt, line_no)
         return pairs
     if header:
         lines = lines[1:]
@@ -126,10 +140,7 @@ def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
         cells = line.split("\t")
         if len(cells) != 2:
             raise BadInput(f"{path}:{line_no}: expected 2 tab-separated columns, got {len(cells)}")
-        src, tgt = cells[0].strip(), cells[1].strip()
-        if src and tgt:
-            pairs.src.append(src)
-            pairs.tgt.append(tgt)
+        _add(pairs, cells[0].strip(), cells[1].strip(), line_no)
     return pairs
 
 

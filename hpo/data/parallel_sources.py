@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hpo.data.corpus import skipped_note
 from hpo.data.parallel import (
     ParallelTexts,
     TranslationCorpus,
@@ -38,14 +39,17 @@ def _files_corpus(config) -> TranslationCorpus:
             return read_tsv_pairs(path, config.header)
         return read_parallel_text(path, config.src_lang, config.tgt_lang)
 
+    train, dev = read(config.train), read(config.dev)
     test = read(config.test) if config.test is not None else None
+    notes = []
+    for path, split in ((config.train, train), (config.dev, dev), (config.test, test)):
+        if split is not None:
+            # The plain layout's two files by their prefix: data/train.{ja,en}.
+            langs = f"{{{config.src_lang},{config.tgt_lang}}}"
+            shown = path if config.format == "tsv" else f"{path}.{langs}"
+            notes += skipped_note(shown, split.skipped_lines, "pair(s) with one side blank")
     return TranslationCorpus(
-        read(config.train),
-        read(config.dev),
-        test,
-        str(config.train.parent),
-        config.src_lang,
-        config.tgt_lang,
+        train, dev, test, str(config.train.parent), config.src_lang, config.tgt_lang, notes
     )
 
 

@@ -90,7 +90,7 @@ class Objective:
         # Set by the runner where the best trial trains on at the study's end: how long
         # that final stretch is (hpo.study.train_on).
         self.final_stretch = 0.0
-        # What this process's trials spent outside training, measured by the runner after
+        # What this process's trials spent outside their training loops, measured around
         # each: a trial stopped at the study's end keeps for its own end what they took.
         self.overheads = TrialOverheads()
 
@@ -155,6 +155,7 @@ class Objective:
         start_point = bool(trial.user_attrs.get(START_ATTR))
         stretch = self.final_stretch
         reserve = 0.0 if start_point else sampled_reserve(trial.study, self.study_dir, stretch)
+        self.overheads.limit_set()
         limit = trial_limit(
             None if training_on else training.trial_time_limit,
             None if start_point else training.trial_share,
@@ -186,16 +187,17 @@ class Objective:
                 gone = f"trial {trial.user_attrs[CONTINUES_ATTR]}'s training state is gone"
                 trial.set_user_attr("stop_reason", gone)
                 raise optuna.TrialPruned(gone)
-            result = task.fit(
-                model,
-                splits,
-                params,
-                settings,
-                callbacks,
-                self.device,
-                checkpoint_dir=state_dir,
-                resume=resume,
-            )
+            with self.overheads.loop():
+                result = task.fit(
+                    model,
+                    splits,
+                    params,
+                    settings,
+                    callbacks,
+                    self.device,
+                    checkpoint_dir=state_dir,
+                    resume=resume,
+                )
             keep_state = self._keeps_state(trial, params, result)
         except TooSlowError as error:
             prune_too_slow(trial, error)

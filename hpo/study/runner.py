@@ -132,7 +132,7 @@ def _quiet_optuna() -> None:
 class _Session:
     """What optimize and grid_search share: a validated config, data, a study and its logs."""
 
-    def __init__(self, config: StudyConfig, storage: str | None, seed: int | None):
+    def __init__(self, config: StudyConfig, storage: str | None, seed: int | None, echo: Echo):
         _quiet_optuna()
         _apply_seed(config, seed)
         if os.environ.get(WORKER_INDEX_ENV):
@@ -145,6 +145,8 @@ class _Session:
         select_device(config.training.device)  # CUDA asked for but absent: before any storing
         task = get_task(config.task)
         self.data = task.prepare(config)
+        for note in self.data.corpus.notes:  # rows the corpus left out
+            echo(note)
         self.study = create_or_load_study(
             config, self.storage_url, task.epoch_examples(config, self.data)
         )
@@ -328,7 +330,7 @@ def optimize(
         )
         for note in notes:
             echo(note)
-    session = _Session(config, storage, seed)
+    session = _Session(config, storage, seed, echo)
     first = start_points.configured_points(config) if session.before == 0 else []
     start_points.enqueue(session.study, first + warm, echo)
     n_trials = n_trials or config.n_trials
@@ -364,7 +366,7 @@ def grid_search(
         )
     points = list(space.grid_points(config.search_space))
     echo(f"grid: {len(points)} points")
-    session = _Session(config, storage, seed)
+    session = _Session(config, storage, seed, echo)
     study = session.study
     fixed = space.fixed_values(config.search_space)
 

@@ -12,14 +12,15 @@ shortest) and learns to avoid its region. Its ``stop_reason`` says why, in the w
 
 from __future__ import annotations
 
-import datetime
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NoReturn
 
 import optuna
 
 from hpo.durations import format_duration
-from hpo.study.trial_cost import record_cost, trial_cost
+from hpo.study.trial_cost import record_cost
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -40,8 +41,8 @@ MEASURED_FACTOR, MEASURED_FLOOR_S = 3.0, 10.0
 
 def end_allowance(timeout: float | None, longest_end: float | None = None) -> float:
     """What a trial stopped at the study's end keeps for its own end, in seconds, given the
-    longest time a trial of this run has spent outside its training and validation
-    (``longest_end``, :class:`TrialOverheads`; None before any was measured).
+    longest time a trial of this run has spent outside its training loop after its limit
+    was set (``longest_end``, :class:`TrialOverheads`; None before any was measured).
 
     Example:
         >>> end_allowance(600.0), end_allowance(12 * 3600.0), end_allowance(None)
@@ -58,34 +59,51 @@ def end_allowance(timeout: float | None, longest_end: float | None = None) -> fl
 
 
 class TrialOverheads:
-    """The longest time a trial of this run spent outside its training and validation:
-    setting up (encoding data, building the model, taking a training state over) and
-    ending (its checkpoint, the store, the CSV logs). Called after each trial, as a
-    ``study.optimize`` callback.
+    """The longest time a trial of this run spent outside its training loop once its time
+    limit was set: taking a training state over before the loop, and after it its
+    checkpoint, the store and the CSV logs. A limit that the loop keeps (its cut leaves time
+    for its last report and checkpoint) ends a trial that late past it. The objective marks
+    the limit and the loop (:meth:`limit_set`, :meth:`loop`); the runner calls it after each
+    trial's logs are written, as a ``study.optimize`` callback.
 
     Example:
-        >>> import datetime, optuna
-        >>> trial = optuna.trial.create_trial(value=1.0, user_attrs={
-        ...     "train_seconds": 50.0, "val_seconds": 5.0})
-        >>> trial.datetime_start = datetime.datetime.now() - datetime.timedelta(seconds=58)
         >>> overheads = TrialOverheads()
+        >>> overheads.limit_set()
+        >>> with overheads.loop():
+        ...     pass
         >>> overheads.longest is None
         True
-        >>> overheads(None, trial)
-        >>> round(overheads.longest)
-        3
+        >>> overheads(None, None)
+        >>> overheads.longest < 1.0
+        True
     """
 
     def __init__(self) -> None:
         self.longest: float | None = None
+        self._limit_set_at: float | None = None
+        self._before: float | None = None  # from the limit to the loop's start
+        self._ended_at: float | None = None  # the loop's end
 
-    def __call__(self, study: optuna.Study | None, trial: FrozenTrial) -> None:
-        cost = trial_cost(trial)
-        if trial.datetime_start is None or cost.train_seconds is None:
-            return  # failed before training, or a store without the times
-        wall = (datetime.datetime.now() - trial.datetime_start).total_seconds()
-        spent = max(0.0, wall - cost.train_seconds - (cost.val_seconds or 0.0))
+    def limit_set(self) -> None:
+        """The trial's time limit is set now (measured from here)."""
+        self._limit_set_at, self._before, self._ended_at = time.monotonic(), None, None
+
+    @contextlib.contextmanager
+    def loop(self) -> Iterator[None]:
+        """Around the training loop: the time before and after it is the trial's own."""
+        if self._limit_set_at is not None:
+            self._before = time.monotonic() - self._limit_set_at
+        try:
+            yield
+        finally:
+            self._ended_at = time.monotonic()
+
+    def __call__(self, study: optuna.Study | None, trial: FrozenTrial | None) -> None:
+        if self._before is None or self._ended_at is None:
+            return  # ended before its loop began: nothing of a loop's end to learn from
+        spent = self._before + time.monotonic() - self._ended_at
         self.longest = max(spent, self.longest or 0.0)
+        self._limit_set_at = self._before = self._ended_at = None
 
     def allowance(self, timeout: float | None) -> float:
         """:func:`end_allowance` with what this run has measured."""

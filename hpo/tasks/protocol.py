@@ -77,7 +77,8 @@ class Task(Protocol):
     trial_params: tuple[Param, ...]
 
     def prepare(self, config: StudyConfig) -> Any:
-        """The study's corpus, loaded and checked, ready to encode per vocabulary size."""
+        """The study's corpus, loaded and checked, ready to encode per vocabulary size; its
+        ``corpus.notes`` say what a user should know of how it was read (rows left out)."""
         ...
 
     def epoch_examples(self, config: StudyConfig, data: Any) -> int:
