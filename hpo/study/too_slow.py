@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 END_ALLOWANCE_SHARE, END_ALLOWANCE_S = 0.02, 60.0
 # Once the run has measured its trials' own ends, a trial keeps three times the longest
 # (a later model may be larger than any measured) and at least 10 s, never more than the
-# rule above: the rule's 36 s of a 30-minute study were 7 times what its trials used, time
-# the best trial could have trained.
+# rule above: of the rule's 36 s a 30-minute translation study left 24 s unused, time its
+# best trial could have trained.
 MEASURED_FACTOR, MEASURED_FLOOR_S = 3.0, 10.0
 
 
