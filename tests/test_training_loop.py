@@ -7,7 +7,9 @@ and on time."""
 from __future__ import annotations
 
 import os
+import platform
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +27,13 @@ from hpo.data.prepare_translation import PreparedTranslationData
 from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
-from hpo.training.precision import KERNEL_CACHE_CAPACITY, KERNEL_CACHE_ENV, cpu_has_bfloat16
+from hpo.training.precision import (
+    KERNEL_CACHE_CAPACITY,
+    KERNEL_CACHE_ENV,
+    cpu_has_bfloat16,
+    linux_cpu_flags,
+    training_dtype,
+)
 from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT, load_state, save_state
 from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
 from tests.conftest import write_study
@@ -425,6 +433,31 @@ def test_a_translator_decodes_in_the_precision_it_trains_in(sentence_pairs, amp)
     # Eval mode: the teacher-forced pass for perplexity and greedy decoding for BLEU.
     assert seen == {(True, computes_in), (False, computes_in)}
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64" or not Path("/proc/cpuinfo").is_file(),
+    reason="the CPU's flags are read from Linux on x86_64",
+)
+def test_bfloat16_is_chosen_on_an_x86_cpu_only_where_it_has_the_instructions():
+    # Checked against the kernel's own list, not PyTorch's: oneDNN also says yes on an
+    # AVX-512 CPU without AVX512-BF16, where it emulates bfloat16 at a third of float32's rate.
+    flags = linux_cpu_flags()
+    native = bool({"avx512_bf16", "amx_bf16"} & flags)
+
+    assert cpu_has_bfloat16() == native
+    assert training_dtype(CPU, amp=True) == (torch.bfloat16 if native else None)
+
+
+def test_cpu_flags_are_read_from_the_first_processor_of_a_cpuinfo_file(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse avx512f avx512_bf16\n\n"
+        "processor\t: 1\nflags\t\t: fpu\n"
+    )
+
+    assert linux_cpu_flags(cpuinfo) == {"fpu", "sse", "avx512f", "avx512_bf16"}
+    assert linux_cpu_flags(tmp_path / "missing") == set()
 
 
 @pytest.mark.parametrize("chosen", [None, "2048"], ids=["unset", "set-by-user"])

@@ -122,7 +122,6 @@ def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
     quoted, its quotes doubled); line by line where that fails, as for a file written
     without quoting, whose quotes are characters.
     """
-    lines = _read_lines(path, strip=False)
     quoted = read_quoted_tsv(path, header)
     if quoted is not None and all(len(columns) == 2 for _, _, columns in quoted):
         pairs = ParallelTexts()
@@ -130,6 +129,7 @@ def read_tsv_pairs(path: Path, header: bool = False) -> ParallelTexts:
             src, tgt = (row[column].strip() for column in columns)
             _add(pairs, src, tgt, line_no)
         return pairs
+    lines = _read_lines(path, strip=False)
     if header:
         lines = lines[1:]
     pairs = ParallelTexts()
