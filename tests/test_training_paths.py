@@ -16,6 +16,7 @@ from hpo.data.batching import EncodedDataset
 from hpo.tasks.classification.use import load_classifier as load_model
 from hpo.training import FitSettings, evaluate
 from hpo.training.metrics import accuracy, macro_f1
+from hpo.training.precision import precision_name
 from tests.conftest import run_hpo, write_study
 
 BASE = {"embedding_dim": 16, "filter_sizes": "2,3", "num_filters": 8, "lr": 0.01, "batch_size": 32}
@@ -181,7 +182,8 @@ def test_hpo_train_uses_the_thread_count_the_trial_ran_with(workdir):
     )
     assert optimized.returncode == 0, optimized.stderr
     best = json.loads(run_hpo("best", "--study", "tiny.yaml", "--json", cwd=workdir).stdout)
-    assert best["device"] == "cpu (1 threads)"
+    # With what the trial computed in: float32, or bfloat16 on a CPU with its instructions.
+    assert best["device"] == f"cpu (1 threads, {precision_name(torch.device('cpu'), amp=True)})"
 
     trained = run_hpo("train", "--study", "tiny.yaml", "--trial", "0", cwd=workdir)
     assert trained.returncode == 0, trained.stderr

@@ -202,7 +202,7 @@ def trials_table(listing: TrialListing) -> Table:
         table.add_column(column, justify="right" if column != "state" else "left")
     if len(devices) > 1:
         # A GPU's name is long; trials.csv has all of it.
-        table.add_column("device", max_width=24, no_wrap=True, overflow="ellipsis")
+        table.add_column("device", max_width=26, no_wrap=True, overflow="ellipsis")
     for param in params:
         table.add_column(param)
     table.add_column("note")

@@ -42,6 +42,7 @@ from hpo.tasks import get_task
 from hpo.training import EpochRecord, FitResult
 from hpo.training.device import describe, select_device
 from hpo.training.loop import EpochCallback, TooSlowError
+from hpo.training.precision import precision_name
 
 
 def trial_seed(study_seed: int, trial_number: int) -> int:
@@ -106,7 +107,8 @@ class Objective:
         )
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("device", describe(self.device))
+        precision = precision_name(self.device, config.training.amp)
+        trial.set_user_attr("device", describe(self.device, precision))
         if self.fixed:
             trial.set_user_attr("fixed_params", self.fixed)
 

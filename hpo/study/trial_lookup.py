@@ -40,13 +40,16 @@ def parse_trial(text: str) -> str | int:
 
 
 def recorded_threads(device: str | None) -> int | None:
-    """The CPU thread count of a trial, from its ``device`` attribute (``cpu (N threads)``).
+    """The CPU thread count of a trial, from its ``device`` attribute (``cpu (N threads)``,
+    and since trials record their precision too, ``cpu (N threads, float32)``).
 
     Example:
-        >>> recorded_threads("cpu (2 threads)"), recorded_threads("cuda:0 (NVIDIA H100)")
-        (2, None)
+        >>> recorded_threads("cpu (2 threads)"), recorded_threads("cpu (4 threads, bfloat16)")
+        (2, 4)
+        >>> recorded_threads("cuda:0 (NVIDIA H100, float16)") is None
+        True
     """
-    match = re.fullmatch(r"cpu \((\d+) threads?\)", device or "")
+    match = re.fullmatch(r"cpu \((\d+) threads?(?:, \w+)?\)", device or "")
     return int(match.group(1)) if match else None
 
 

@@ -53,8 +53,15 @@ def choose_device(override: str | None, study_device: str = "auto") -> torch.dev
     return select_device(study_device)
 
 
-def describe(device: torch.device) -> str:
+def describe(device: torch.device, precision: str | None = None) -> str:
+    """The device in words, with what training computes in there where given.
+
+    Example:
+        >>> describe(torch.device("cpu"), "float32").endswith("threads, float32)")
+        True
+    """
+    extra = f", {precision}" if precision else ""
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
-        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)}{extra})"
+    return f"cpu ({torch.get_num_threads()} threads{extra})"

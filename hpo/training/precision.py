@@ -115,6 +115,17 @@ def training_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
     return None
 
 
+def precision_name(device: torch.device, amp: bool) -> str:
+    """What training computes in on ``device``: ``float16``, ``bfloat16`` or ``float32``.
+
+    Example:
+        >>> precision_name(torch.device("cpu"), amp=False)
+        'float32'
+    """
+    dtype = training_dtype(device, amp)
+    return str(dtype).removeprefix("torch.") if dtype is not None else "float32"
+
+
 def keep_kernels() -> None:
     """Let oneDNN keep :data:`KERNEL_CACHE_CAPACITY` kernels, unless the user chose a number.
 
@@ -143,6 +154,7 @@ __all__ = [
     "cpu_has_bfloat16",
     "keep_kernels",
     "linux_cpu_flags",
+    "precision_name",
     "training_dtype",
     "x86_has_bfloat16",
 ]
