@@ -95,6 +95,11 @@ class Objective:
         # each: a trial stopped at the study's end keeps for its own end what they took.
         self.overheads = TrialOverheads()
 
+    def describe_device(self) -> str:
+        """Where this process's trials train and what they compute in there, as
+        ``cpu (2 threads, float32)``."""
+        return describe(self.device, precision_name(self.device, self.config.training.amp))
+
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
         params = space.suggest(trial, config.search_space)
@@ -107,8 +112,7 @@ class Objective:
         )
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", self.worker)
-        precision = precision_name(self.device, config.training.amp)
-        trial.set_user_attr("device", describe(self.device, precision))
+        trial.set_user_attr("device", self.describe_device())
         if self.fixed:
             trial.set_user_attr("fixed_params", self.fixed)
 

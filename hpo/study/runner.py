@@ -153,6 +153,7 @@ class _Session:
         self.study_dir = study_dir_for(config.name)
         self.study_dir.mkdir(parents=True, exist_ok=True)
         self.objective = Objective(config, self.data, self.study_dir)
+        echo(f"training on {self.objective.describe_device()}")
         self.before = len(self.study.get_trials(deepcopy=False))
         sync_logs(self.study, self.study_dir)
 
