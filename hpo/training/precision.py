@@ -51,7 +51,7 @@ def cpu_has_bfloat16() -> bool:
 
     oneDNN's check alone is not enough on x86: it counts any AVX-512 CPU, where it emulates
     bfloat16 by conversions. On an AVX-512 Xeon without AVX512-BF16 the seq2seq space's start
-    point trained 3.3x slower in it than in float32 (``benchmarks/bfloat16_choice.py``).
+    point trained 3.2x slower in it than in float32 (``benchmarks/bfloat16_choice.py``).
     """
     try:
         onednn = bool(torch.backends.mkldnn.is_available()) and bool(
