@@ -23,15 +23,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import optuna
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hpo from this tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine
 from quality_tasks import WRITERS
+from validation_precision import start_params
 
-from hpo import space
 from hpo.config import load_study_config
 from hpo.tasks import get_task
 from hpo.training import precision
@@ -45,9 +44,7 @@ def prepared(name: str, folder: Path) -> tuple[Any, ...]:
     study_file, _ = WRITERS[name](folder, 0, torch.get_num_threads(), "cpu")
     config = load_study_config(str(study_file))
     task = get_task(config.task)
-    start = config.search_space.start
-    assert start is not None, f"{config.search_space.name} has no start point"
-    params = space.suggest(optuna.trial.FixedTrial(dict(start)), config.search_space)
+    params = start_params(config)
     splits = task.encode(task.prepare(config), params)
     return config, task, params, splits
 

@@ -181,9 +181,11 @@ def test_hpo_train_uses_the_thread_count_the_trial_ran_with(workdir):
         "optimize", "--study", "tiny.yaml", "--n-trials", "1", cwd=workdir, env=one_thread
     )
     assert optimized.returncode == 0, optimized.stderr
+    computes_in = precision_name(torch.device("cpu"), amp=True)
+    assert f"training on cpu (1 threads, {computes_in})" in optimized.stdout
     best = json.loads(run_hpo("best", "--study", "tiny.yaml", "--json", cwd=workdir).stdout)
     # With what the trial computed in: float32, or bfloat16 on a CPU with its instructions.
-    assert best["device"] == f"cpu (1 threads, {precision_name(torch.device('cpu'), amp=True)})"
+    assert best["device"] == f"cpu (1 threads, {computes_in})"
 
     trained = run_hpo("train", "--study", "tiny.yaml", "--trial", "0", cwd=workdir)
     assert trained.returncode == 0, trained.stderr
