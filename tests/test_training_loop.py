@@ -24,9 +24,11 @@ from hpo.data.gettext_catalogs import message_pairs
 from hpo.data.parallel import ParallelTexts, TranslationCorpus
 from hpo.data.prepare import PreparedClassificationData
 from hpo.data.prepare_translation import PreparedTranslationData
+from hpo.data.seq2seq_batching import ParallelDataset
 from hpo.models import build
 from hpo.training.classification_step import ClassificationTask
 from hpo.training.loop import DivergedError, FitResult, LoopSettings, fit
+from hpo.training.metrics import perplexity
 from hpo.training.precision import (
     KERNEL_CACHE_CAPACITY,
     KERNEL_CACHE_ENV,
@@ -34,8 +36,11 @@ from hpo.training.precision import (
     linux_cpu_flags,
     training_dtype,
 )
+from hpo.training.report_schedule import dev_subset
 from hpo.training.resume import BEST_CHECKPOINT, LAST_CHECKPOINT, load_state, save_state
-from hpo.training.seq2seq_trainer import Seq2SeqSettings, translation_task
+from hpo.training.seq2seq_trainer import Seq2SeqSettings, fit_seq2seq, translation_task
+from hpo.training.translation_eval import evaluate_translation, teacher_forced_nll
+from hpo.training.translation_step import DEV_SUBSET_SENTENCES
 from tests.conftest import write_study
 
 CPU = torch.device("cpu")
@@ -567,3 +572,46 @@ def test_auto_leaves_a_report_due_near_the_epochs_end_to_the_epochs_own(many_top
     assert [subset for subset, _ in reports] == [True, False, False, True, False]
     assert 5000 <= reports[0][1] < 5016 and 20000 <= reports[3][1] < 20016
     assert [reports[i][1] for i in (1, 2, 4)] == [epoch, 2 * epoch, 3 * epoch]
+
+
+@pytest.fixture(scope="module")
+def more_pairs_than_the_subset(tmp_path_factory):
+    """160 pairs as train and dev: more dev sentences than reports within epochs decode."""
+    pairs = [(en, de) for en, de in message_pairs("de") if len(en.split()) <= 3][:160]
+    if len(pairs) < 160:
+        pytest.skip("needs German gettext catalogs (/usr/share/locale/de)")
+    texts = ParallelTexts([en for en, _ in pairs], [de for _, de in pairs])
+    corpus = TranslationCorpus(texts, texts, None, "gettext", "en", "de")
+    data = PreparedTranslationData(
+        corpus, TokenizerConfig(vocab_size=150), TranslationConfig(), tmp_path_factory.mktemp("c")
+    )
+    return data.encoded()
+
+
+@pytest.mark.parametrize("metric", ["bleu", "ppl"])
+def test_an_epochs_end_measures_perplexity_on_the_dev_subset_unless_the_metric_is_ppl(
+    more_pairs_than_the_subset, metric
+):
+    splits = more_pairs_than_the_subset
+    model, _, _ = translator_run(splits)
+    params = {**TRANSLATOR, "teacher_forcing": 1.0}
+    settings = Seq2SeqSettings.from_params(params, max_epochs=1, amp=False, seed=7, metric=metric)
+    settings.report_every = "1 epoch"
+
+    (record,) = fit_seq2seq(model, splits, params, settings).history
+
+    index = dev_subset(len(splits.dev), DEV_SUBSET_SENTENCES)
+    assert index is not None and len(index) < len(splits.dev)
+    subset = ParallelDataset(
+        [splits.dev.src_ids[i] for i in index], [splits.dev.tgt_ids[i] for i in index]
+    )
+    on_subset = perplexity(*teacher_forced_nll(model, subset, CPU))
+    on_all = perplexity(*teacher_forced_nll(model, splits.dev, CPU))
+    assert on_subset != pytest.approx(on_all, rel=1e-3)
+    expected = on_all if metric == "ppl" else on_subset
+    assert record.metrics["ppl"] == pytest.approx(expected, rel=1e-5)
+    # BLEU is of all of dev either way: corpus BLEU is no mean over sentences.
+    scores = evaluate_translation(
+        model, splits.dev, splits.dev_references, splits.tgt_tokenizer, CPU
+    )
+    assert record.metrics["bleu"] == pytest.approx(scores.bleu)

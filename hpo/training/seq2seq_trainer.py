@@ -111,7 +111,8 @@ def fit_seq2seq(
             print(result.best_value, result.signature)
     """
     device = device or torch.device("cpu")
-    task = translation_task(splits, settings, device)
+    # Where the metric is BLEU or chrF, dev perplexity is measured on the dev subset.
+    task = translation_task(splits, settings, device, loss_on_subset=settings.metric != "ppl")
     result = Seq2SeqResult()
     loop.fit(
         model,
@@ -130,9 +131,14 @@ def fit_seq2seq(
 
 
 def translation_task(
-    splits: TranslationSplits, settings: Seq2SeqSettings, device: torch.device
+    splits: TranslationSplits,
+    settings: Seq2SeqSettings,
+    device: torch.device,
+    *,
+    loss_on_subset: bool = False,
 ) -> TranslationTask:
-    """The translation step and validation that ``settings`` describe."""
+    """The translation step and validation that ``settings`` describe (``loss_on_subset``:
+    as :class:`~hpo.training.translation_step.TranslationTask` has it)."""
     return TranslationTask(
         splits,
         batch_tokens=settings.batch_tokens,
@@ -144,6 +150,7 @@ def translation_task(
         max_output_offset=settings.max_output_offset,
         amp=settings.amp,
         device=device,
+        loss_on_subset=loss_on_subset,
     )
 
 

@@ -74,6 +74,31 @@ def translate_dataset(
 
 
 @torch.no_grad()
+def teacher_forced_nll(
+    model: nn.Module,
+    data: ParallelDataset,
+    device: torch.device,
+    *,
+    batch_tokens: int = 4000,
+    amp: bool = False,
+) -> tuple[float, int]:
+    """The summed negative log-likelihood of ``data``'s target tokens under teacher forcing,
+    and their number (no label smoothing: what perplexity is of)."""
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
+    nll, n_tokens = 0.0, 0
+    dtype = training_dtype(device, amp)
+    for batch in data.batches(batch_tokens):
+        batch = batch.to(device)
+        with autocast(device, dtype):
+            real = batch.tgt_out != PAD_ID
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in, 1.0, real)
+        nll += float(loss_fn(logits.float(), batch.tgt_out[real]))
+        n_tokens += batch.n_tgt_tokens
+    return nll, n_tokens
+
+
+@torch.no_grad()
 def evaluate_translation(
     model: nn.Module,
     data: ParallelDataset,
@@ -88,8 +113,14 @@ def evaluate_translation(
     amp: bool = False,
     beam_size: int = 1,
     length_penalty: float = 1.0,
+    loss_data: ParallelDataset | None = None,
 ) -> TranslationScores:
     """Perplexity under teacher forcing, and corpus BLEU/chrF of the decoded split.
+
+    ``loss_data``: the pairs whose teacher-forced loss and perplexity are measured (by
+    default ``data``): a fixed part of it where only BLEU or chrF must be of all of it.
+    Perplexity is a mean over tokens, which a few thousand of them estimate well; corpus
+    BLEU is not a mean over sentences, so it is always of the whole split.
 
     Example:
         .. code-block:: python
@@ -98,17 +129,9 @@ def evaluate_translation(
                                           splits.tgt_tokenizer, torch.device("cpu"))
             print(scores.bleu, scores.signature)
     """
-    model.eval()
-    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, reduction="sum")
-    nll, n_tokens = 0.0, 0
-    dtype = training_dtype(device, amp)
-    for batch in data.batches(batch_tokens):
-        batch = batch.to(device)
-        with autocast(device, dtype):
-            real = batch.tgt_out != PAD_ID
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in, 1.0, real)
-        nll += float(loss_fn(logits.float(), batch.tgt_out[real]))
-        n_tokens += batch.n_tgt_tokens
+    nll, n_tokens = teacher_forced_nll(
+        model, data if loss_data is None else loss_data, device, batch_tokens=batch_tokens, amp=amp
+    )
     hypotheses = translate_dataset(
         model,
         data,

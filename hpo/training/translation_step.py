@@ -27,6 +27,11 @@ class TranslationTask:
 
     The sacrebleu signature of the last validation is kept (and resumed) in ``signature``.
     Reports within an epoch validate on at most ``dev_subset`` dev sentences, evenly spread.
+    With ``loss_on_subset`` (where the study's metric is BLEU or chrF) every report's loss
+    and perplexity are of that subset, an epoch's end included, and only decoding covers
+    all of dev: the teacher-forced pass over all of dev took about as long as decoding it
+    (benchmarks/RESULTS.md, 8), for values no decision reads, and one subset gives every
+    report's loss on the same sentences.
 
     Example:
         .. code-block:: python
@@ -52,6 +57,7 @@ class TranslationTask:
         amp: bool,
         device: torch.device,
         dev_subset: int = DEV_SUBSET_SENTENCES,
+        loss_on_subset: bool = False,
     ):
         self.splits = splits
         self.batch_tokens = batch_tokens
@@ -65,6 +71,7 @@ class TranslationTask:
         )
         self.signature = ""
         self.dev_subset = _subset(splits, dev_subset)
+        self.loss_on_subset = loss_on_subset
 
     def batches(self, generator: torch.Generator) -> Iterator[TranslationBatch]:
         return self.splits.train.batches(self.batch_tokens, generator)
@@ -90,8 +97,10 @@ class TranslationTask:
         return self.loss_fn(logits.float(), batch.tgt_out[real])
 
     def validate(self, model: nn.Module) -> tuple[float, dict[str, float]]:
-        """Dev perplexity and greedy-decoded BLEU/chrF against the raw dev references."""
-        return self._validate(model, self.splits.dev, self.splits.dev_references)
+        """Dev perplexity (of the subset with ``loss_on_subset``) and greedy-decoded
+        BLEU/chrF of all of dev against its raw references."""
+        loss_data = self.dev_subset[0] if self.loss_on_subset and self.dev_subset else None
+        return self._validate(model, self.splits.dev, self.splits.dev_references, loss_data)
 
     def validate_subset(self, model: nn.Module) -> tuple[float, dict[str, float]] | None:
         if self.dev_subset is None:
@@ -104,7 +113,11 @@ class TranslationTask:
         )
 
     def _validate(
-        self, model: nn.Module, dev: ParallelDataset, references: list[str]
+        self,
+        model: nn.Module,
+        dev: ParallelDataset,
+        references: list[str],
+        loss_data: ParallelDataset | None = None,
     ) -> tuple[float, dict[str, float]]:
         scores = evaluate_translation(
             model,
@@ -117,6 +130,7 @@ class TranslationTask:
             offset=self.max_output_offset,
             batch_tokens=self.eval_batch_tokens,
             amp=self.amp,
+            loss_data=loss_data,
         )
         self.signature = scores.signature
         return scores.loss, scores.metrics()
