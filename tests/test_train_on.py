@@ -14,7 +14,13 @@ import pytest
 from hpo.cli import main
 from hpo.run_layout import trial_dir
 from hpo.study.kept_trials import prune_checkpoints
-from hpo.study.train_on import candidate, drop_outdated_states, sampled_reserve
+from hpo.study.train_on import (
+    candidate,
+    drop_outdated_states,
+    enqueue_train_on,
+    sampled_reserve,
+    validation_seconds,
+)
 from hpo.study.trial_steps import epoch_end_values
 from tests.conftest import write_study
 
@@ -145,9 +151,12 @@ def test_a_best_trial_cut_by_its_share_trains_on_too(workdir):
     assert {p.name for p in Path("runs/tiny").glob("trial-*/*.pt")} <= {"model.pt"}
 
 
-def stored_trial(study: optuna.Study, values: list[float], seconds: float, kept: bool) -> int:
+def stored_trial(
+    study: optuna.Study, values: list[float], seconds: float, kept: bool, val_seconds: float = 0.0
+) -> int:
     """A complete trial with a dev value at each epoch's end (100 examples an epoch) after
-    ``seconds`` of training, its training state on disk where ``kept``."""
+    ``seconds`` of training and ``val_seconds`` of validation, its training state on disk
+    where ``kept``."""
     study.add_trial(
         optuna.trial.create_trial(
             value=max(values),
@@ -155,7 +164,7 @@ def stored_trial(study: optuna.Study, values: list[float], seconds: float, kept:
             user_attrs={
                 "epoch_examples": 100,
                 "train_seconds": seconds,
-                "val_seconds": 0.0,
+                "val_seconds": val_seconds,
                 "kept_training_state": kept,
             },
         )
@@ -248,3 +257,20 @@ def test_the_last_trial_of_n_trials_enqueues_no_trial_to_train_on(workdir):
     assert main(["optimize", "--study", str(study), "--n-trials", "1", "--timeout", "24s"]) == 0
     trials = optuna.load_study(study_name="tiny", storage="sqlite:///runs/hpo.db").trials
     assert [(t.number, t.state.name) for t in trials] == [(0, "COMPLETE")]
+
+
+def test_no_trial_trains_on_where_it_could_not_validate_twice_before_the_end(workdir):
+    # In a 3-minute study the trial training the best on was once enqueued with 11 s left,
+    # less than one validation of all of dev (21 s): it trained nothing and completed with
+    # the best's value, a second row of the same result.
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    runs = Path("runs/equal")
+    # Its validations: 30 s over 5 epochs' ends.
+    best = stored_trial(study, [0.45, 0.58, 0.64, 0.67, 0.68], 75.0, kept=True, val_seconds=30.0)
+    assert validation_seconds(study.trials[best]) == 6.0
+
+    assert enqueue_train_on(study, runs, stretch=100.0, time_left=11.0) is None
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    assert enqueue_train_on(study, runs, stretch=100.0, time_left=13.0).number == best
+    (waiting,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert waiting.user_attrs["continues"] == best

@@ -44,8 +44,9 @@ from hpo.study.equal_time import after_stretch
 from hpo.study.kept_trials import complete_best_first
 from hpo.study.start_points import ORIGIN_ATTR, START_ATTR
 from hpo.study.too_slow import end_allowance, room_for_another_trial
-from hpo.study.trial_cost import wall_seconds
+from hpo.study.trial_cost import trial_cost, wall_seconds
 from hpo.study.trial_state import KEPT_STATE_ATTR, RESUME_ATTR, drop_state, kept_states
+from hpo.study.trial_steps import epoch_end_values
 
 CONTINUES_ATTR = "continues"  # on a trial training on: the number of the trial it continues
 # Epochs a trial training on may run: in effect none, the study's end stops it.
@@ -57,6 +58,9 @@ ENDS_WITH_MAX_EPOCHS = ("cosine",)
 # the few that finish rarely pass a best that has had the whole search to be found, while
 # the best (still improving, or it would not be trained on) gains from every minute.
 SEARCH_ROOM_TRIALS = 3
+# Validations of all of dev a trial training on must have time for: the one at its cut, and
+# as long again to train before it.
+TRAIN_ON_MIN_VALIDATIONS = 2
 # How a trial that may train on stopped: its epochs ran out, or its time did.
 KEEPS_STATE_AFTER = ("max_epochs", "time_limit")
 
@@ -217,14 +221,27 @@ def enqueue_when_due(
         and room_for_another_trial(timeout, deadline, longest_end)
     ):
         left = deadline - time.monotonic() - end_allowance(timeout, longest_end)
-        enqueue_train_on(study, study_dir, max(stretch, left))
+        enqueue_train_on(study, study_dir, max(stretch, left), time_left=left)
 
 
-def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> FrozenTrial | None:
+def enqueue_train_on(
+    study: optuna.Study, study_dir: Path, stretch: float, time_left: float | None = None
+) -> FrozenTrial | None:
     """Enqueue the trial that trains the :func:`candidate` on, once per candidate; the
-    candidate, or None."""
+    candidate, or None. Not where ``time_left`` (the seconds it would have) holds less
+    than :data:`TRAIN_ON_MIN_VALIDATIONS` of the candidate's validations
+    (:func:`validation_seconds`): its run ends with a validation of all of dev, and one
+    that could not train before it would only repeat the candidate's value in a row of
+    its own."""
     best = candidate(study, study_dir, stretch)
     if best is None:
+        return None
+    validation = validation_seconds(best)
+    if (
+        time_left is not None
+        and validation is not None
+        and time_left < (TRAIN_ON_MIN_VALIDATIONS * validation)
+    ):
         return None
     for trial in study.get_trials(deepcopy=False):
         if trial.user_attrs.get(CONTINUES_ATTR) == best.number:
@@ -240,6 +257,22 @@ def enqueue_train_on(study: optuna.Study, study_dir: Path, stretch: float) -> Fr
         attrs["seed"] = seed  # the generators go on as the best's would have
     study.enqueue_trial(best.params, attrs)
     return best
+
+
+def validation_seconds(trial: FrozenTrial) -> float | None:
+    """At most what one validation of all of dev took ``trial``: its validation seconds
+    over its epochs' ends (those of reports within epochs counted in); None where it
+    recorded neither.
+
+    Example:
+        >>> trial = optuna.trial.create_trial(value=0.5, intermediate_values={100: 0.4, 200: 0.5},
+        ...     user_attrs={"epoch_examples": 100, "val_seconds": 9.0})
+        >>> validation_seconds(trial)
+        4.5
+    """
+    seconds = trial_cost(trial).val_seconds
+    ends = len(epoch_end_values(trial))
+    return seconds / ends if seconds is not None and ends else None
 
 
 def drop_outdated_states(study: optuna.Study, study_dir: Path, stretch: float = 0.0) -> None:
@@ -266,6 +299,7 @@ __all__ = [
     "KEPT_STATE_ATTR",
     "SEARCH_ROOM_TRIALS",
     "TRAIN_ON_EPOCHS",
+    "TRAIN_ON_MIN_VALIDATIONS",
     "candidate",
     "drop_outdated_states",
     "enqueue_train_on",
@@ -274,5 +308,6 @@ __all__ = [
     "sampled_reserve",
     "time_to_train_on",
     "trial_pace",
+    "validation_seconds",
     "worth_keeping",
 ]

@@ -97,7 +97,9 @@ def fit_seq2seq(
     after_step: Sequence[StepCallback] = (),
 ) -> Seq2SeqResult:
     """Train a translation ``model``, reporting every ``settings.report_every`` and at every
-    epoch's end.
+    epoch's end. Where ``settings.metric`` is BLEU or chrF, every report's loss and
+    perplexity are of the dev subset; with ``ppl``, an epoch's end measures them on all
+    of dev.
 
     With ``checkpoint_dir``, ``last.pt`` is written at every report and ``best.pt`` at
     every new best; with ``resume`` training continues from ``last.pt`` when it exists.
@@ -111,7 +113,6 @@ def fit_seq2seq(
             print(result.best_value, result.signature)
     """
     device = device or torch.device("cpu")
-    # Where the metric is BLEU or chrF, dev perplexity is measured on the dev subset.
     task = translation_task(splits, settings, device, loss_on_subset=settings.metric != "ppl")
     result = Seq2SeqResult()
     loop.fit(
