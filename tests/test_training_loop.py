@@ -74,17 +74,20 @@ def topics(tmp_path_factory):
     return encoded_topics(200, tmp_path_factory.mktemp("cache"))
 
 
-@pytest.fixture(scope="module")
-def sentence_pairs(tmp_path_factory):
-    pairs = [(en, de) for en, de in message_pairs("de") if len(en.split()) <= 3][:60]
-    if len(pairs) < 60:
+def short_message_pairs(count: int, vocab_size: int, cache: Path):
+    """``count`` English -> German gettext messages of up to three words, as train and dev."""
+    pairs = [(en, de) for en, de in message_pairs("de") if len(en.split()) <= 3][:count]
+    if len(pairs) < count:
         pytest.skip("needs German gettext catalogs (/usr/share/locale/de)")
     texts = ParallelTexts([en for en, _ in pairs], [de for _, de in pairs])
     corpus = TranslationCorpus(texts, texts, None, "gettext", "en", "de")
-    data = PreparedTranslationData(
-        corpus, TokenizerConfig(vocab_size=120), TranslationConfig(), tmp_path_factory.mktemp("c")
-    )
-    return data.encoded()
+    tokenizer = TokenizerConfig(vocab_size=vocab_size)
+    return PreparedTranslationData(corpus, tokenizer, TranslationConfig(), cache).encoded()
+
+
+@pytest.fixture(scope="module")
+def sentence_pairs(tmp_path_factory):
+    return short_message_pairs(60, 120, tmp_path_factory.mktemp("c"))
 
 
 def classifier_run(topics):
@@ -576,16 +579,8 @@ def test_auto_leaves_a_report_due_near_the_epochs_end_to_the_epochs_own(many_top
 
 @pytest.fixture(scope="module")
 def more_pairs_than_the_subset(tmp_path_factory):
-    """160 pairs as train and dev: more dev sentences than reports within epochs decode."""
-    pairs = [(en, de) for en, de in message_pairs("de") if len(en.split()) <= 3][:160]
-    if len(pairs) < 160:
-        pytest.skip("needs German gettext catalogs (/usr/share/locale/de)")
-    texts = ParallelTexts([en for en, _ in pairs], [de for _, de in pairs])
-    corpus = TranslationCorpus(texts, texts, None, "gettext", "en", "de")
-    data = PreparedTranslationData(
-        corpus, TokenizerConfig(vocab_size=150), TranslationConfig(), tmp_path_factory.mktemp("c")
-    )
-    return data.encoded()
+    """More dev sentences than the reports within epochs decode."""
+    return short_message_pairs(160, 150, tmp_path_factory.mktemp("c"))
 
 
 @pytest.mark.parametrize("metric", ["bleu", "ppl"])
