@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import time
 from pathlib import Path
 
 import optuna
@@ -18,6 +19,7 @@ from hpo.study.train_on import (
     candidate,
     drop_outdated_states,
     enqueue_train_on,
+    enqueue_when_due,
     sampled_reserve,
     validation_seconds,
 )
@@ -274,3 +276,26 @@ def test_no_trial_trains_on_where_it_could_not_validate_twice_before_the_end(wor
     assert enqueue_train_on(study, runs, stretch=100.0, time_left=13.0).number == best
     (waiting,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert waiting.user_attrs["continues"] == best
+
+
+def test_in_the_stretch_with_nothing_to_train_in_it_the_study_stops(workdir):
+    # A start point ended 35 s before a 30-minute study's end, too late to train it on:
+    # two sampled trials were then started there, each pruned at once as too slow (it had
+    # to leave the last 7m30s to the best).
+    study = optuna.create_study(storage="sqlite:///runs.db", direction="maximize")
+    runs = Path("runs/equal")
+    best = stored_trial(study, [0.45, 0.58, 0.64, 0.67, 0.68], 75.0, kept=True, val_seconds=30.0)
+    soon = time.monotonic()
+    # 12 s left, 2 s of it the trial's own end: under two validations of 6 s.
+    assert not enqueue_when_due(study, runs, 25.0, 100.0, soon + 12.0, None, 1.0)
+    assert len(study.trials) == 1
+    # With room for both, it trains on; the study goes on with the trial enqueued.
+    assert enqueue_when_due(study, runs, 25.0, 100.0, soon + 20.0, None, 1.0)
+    (waiting,) = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert waiting.user_attrs["continues"] == best
+    # Another worker, its trial ended with a search's worth of time before the stretch
+    # (the stretch began early for its pace): its candidate is trained on already, and
+    # it samples on; within the stretch it stops.
+    assert enqueue_when_due(study, runs, 25.0, 100.0, soon + 60.0, 20.0, 1.0)
+    assert not enqueue_when_due(study, runs, 25.0, 100.0, soon + 25.0, 20.0, 1.0)
+    assert len(study.trials) == 2

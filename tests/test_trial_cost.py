@@ -21,7 +21,7 @@ COST = {
     "tokens_seen": 45000,
     "train_seconds": 30.0,
     "val_seconds": 3.0,
-    "device": "cpu (2 threads)",
+    "device": "cpu (2 threads, bfloat16)",  # the longest CPU form, whole in its column
 }
 
 
@@ -98,7 +98,7 @@ def test_trials_shows_each_trials_cost_and_dashes_where_none_was_recorded(store,
     assert out.startswith("study costs: 5 trial(s) (sqlite:///runs/hpo.db)")
     assert [r["trial"] for r in rows] == ["0", "1", "2", "3", "4"]
     assert (rows[0]["examples/tokens"], rows[0]["train/val s"]) == ("3k/45k", "30.0/3.0")
-    assert rows[0]["device"] == "cpu (2 threads)"
+    assert rows[0]["device"] == "cpu (2 threads, bfloat16)"
     assert rows[1]["device"].startswith("cuda:0 (NVIDIA") and rows[1]["device"].endswith("…")
     for row in rows[2:4]:  # recorded no cost
         assert [row[c] for c in ("examples/tokens", "train/val s", "device")] == ["-"] * 3
@@ -109,7 +109,9 @@ def test_trials_shows_each_trials_cost_and_dashes_where_none_was_recorded(store,
 def test_trials_on_one_device_name_it_once(store, capsys):
     out = run(capsys, "trials", "--study", "costs", "--state", "complete")
 
-    assert out.startswith("study costs: 2 trial(s) on cpu (2 threads) (sqlite:///runs/hpo.db)")
+    assert out.startswith(
+        "study costs: 2 trial(s) on cpu (2 threads, bfloat16) (sqlite:///runs/hpo.db)"
+    )
     assert "device" not in table(out)[0]
 
 
@@ -161,7 +163,7 @@ def test_report_shows_time_per_state_and_what_pruning_saved(store, capsys):
     assert "1 trial, at its own measured seconds per training example" in method
     assert "1 trial, at its own wall-clock seconds per epoch, as it recorded no cost" in method
     assert facts["seen in training"] == "4,000 examples, 135,000 tokens"
-    assert facts["devices"] == f"cpu (2 threads): 1 trial; {GPU}: 1 trial"
+    assert facts["devices"] == f"cpu (2 threads, bfloat16): 1 trial; {GPU}: 1 trial"
 
 
 def test_report_of_a_store_older_than_cost_records(store, capsys):

@@ -193,9 +193,9 @@ class _Session:
                 # Not where no trial would start (out of time, or --n-trials reached): the
                 # enqueued one would wait in the store.
                 if n_trials is None or finished < n_trials:
-                    train_on_best.enqueue_when_due(
-                        study, self.study_dir, stretch, timeout, deadline, pace, overheads.longest
-                    )
+                    when = (stretch, timeout, deadline, pace, overheads.longest)
+                    if not train_on_best.enqueue_when_due(study, self.study_dir, *when):
+                        study.stop()  # in the stretch with nothing to train in it
 
             callbacks: list[Callable[[optuna.Study, FrozenTrial], None]]
             callbacks = [self.after_trial, overheads, display, stop_near_the_end]

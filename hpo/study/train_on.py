@@ -211,17 +211,25 @@ def enqueue_when_due(
     deadline: float | None,
     pace: float | None,
     longest_end: float | None,
-) -> None:
+) -> bool:
     """Enqueue the trial that trains the best on (:func:`enqueue_train_on`) with the rest
     of the study, if it is time (:func:`time_to_train_on`) and a trial may still start
-    (:func:`~hpo.study.too_slow.room_for_another_trial`)."""
-    if (
-        deadline is not None
-        and time_to_train_on(stretch, timeout, deadline, pace, longest_end)
-        and room_for_another_trial(timeout, deadline, longest_end)
-    ):
-        left = deadline - time.monotonic() - end_allowance(timeout, longest_end)
-        enqueue_train_on(study, study_dir, max(stretch, left), time_left=left)
+    (:func:`~hpo.study.too_slow.room_for_another_trial`). Whether the study goes on: not
+    where no trial was enqueued now to train the :func:`candidate` on (one already was,
+    or too little time is left for it) and the time left is within the final stretch
+    (or a tenth of it before), which a sampled trial would have to leave free: it could
+    not train. In a 30-minute study whose start point ended 35 s before the end, two
+    sampled trials were started there and pruned as too slow at once.
+    """
+    if deadline is None or not time_to_train_on(stretch, timeout, deadline, pace, longest_end):
+        return True
+    if not room_for_another_trial(timeout, deadline, longest_end):
+        return False
+    left = deadline - time.monotonic() - end_allowance(timeout, longest_end)
+    best = candidate(study, study_dir, max(stretch, left))
+    if best is None or _enqueue(study, best, left):
+        return True
+    return left - stretch >= 0.1 * stretch  # a sampled trial would still have time
 
 
 def enqueue_train_on(
@@ -234,18 +242,22 @@ def enqueue_train_on(
     that could not train before it would only repeat the candidate's value in a row of
     its own."""
     best = candidate(study, study_dir, stretch)
-    if best is None:
-        return None
+    return best if best is not None and _enqueue(study, best, time_left) else None
+
+
+def _enqueue(study: optuna.Study, best: FrozenTrial, time_left: float | None) -> bool:
+    """Enqueue the trial that trains ``best`` on; whether it was (see
+    :func:`enqueue_train_on`)."""
     validation = validation_seconds(best)
     if (
         time_left is not None
         and validation is not None
         and time_left < (TRAIN_ON_MIN_VALIDATIONS * validation)
     ):
-        return None
+        return False
     for trial in study.get_trials(deepcopy=False):
         if trial.user_attrs.get(CONTINUES_ATTR) == best.number:
-            return None
+            return False
     attrs = {
         CONTINUES_ATTR: best.number,
         RESUME_ATTR: best.number,  # takes its training state over (hpo.study.trial_state)
@@ -256,7 +268,7 @@ def enqueue_train_on(
     if isinstance(seed, int):
         attrs["seed"] = seed  # the generators go on as the best's would have
     study.enqueue_trial(best.params, attrs)
-    return best
+    return True
 
 
 def validation_seconds(trial: FrozenTrial) -> float | None:
